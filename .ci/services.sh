@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Starts the local services the test suite talks to, when the machine does not already run them.
+# PostgreSQL: the control-server store tests use it on 127.0.0.1:5432 (PORTCULLIS_TEST_PG_DSN
+# overrides the address).
+set -euo pipefail
+
+pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+
+if command -v pg_isready >/dev/null 2>&1 && pg_ready; then
+  echo "services: postgresql already running"
+else
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "services: installing postgresql"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq postgresql >/dev/null
+  fi
+  ver=$(ls /etc/postgresql | sort -V | tail -n1)
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
+  for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
+  pg_ready || { echo "services: postgresql did not start" >&2; exit 1; }
+  echo "services: postgresql started"
+fi

@@ -1,0 +1,223 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis/control/auth"
+	"github.com/portcullis/portcullis/control/store"
+	"github.com/portcullis/portcullis/shared/policy"
+	"github.com/portcullis/portcullis/shared/snapshot"
+	"github.com/portcullis/portcullis/shared/strictjson"
+)
+
+// MaxListEntries bounds a key's allowed_paths and permissions.
+const MaxListEntries = 256
+
+// NewKey is the input of CreateKey.
+type NewKey struct {
+	Name         string
+	Active       *bool // default true
+	AllowedPaths []string
+	Permissions  []string
+	ExpiresAt    time.Time // zero: never
+}
+
+// KeyPatch is the input of UpdateKey; nil fields stay as they are.
+type KeyPatch struct {
+	Name         *string
+	Active       *bool
+	AllowedPaths *[]string
+	Permissions  *[]string
+	// ExpiresAt points to the new expiry; a pointer to the zero time removes the expiry.
+	ExpiresAt *time.Time
+}
+
+// Empty reports whether the patch changes nothing.
+func (p KeyPatch) Empty() bool {
+	return p.Name == nil && p.Active == nil && p.AllowedPaths == nil && p.Permissions == nil && p.ExpiresAt == nil
+}
+
+// CreateKey generates a key, stores its hash and publishes it. raw is the key itself, which
+// exists nowhere else afterwards.
+func (s *Service) CreateKey(ctx context.Context, who auth.Principal, in NewKey) (k store.Key, raw string, version uint64, err error) {
+	now := s.now()
+	if raw, err = auth.NewSecret(s.rand, auth.KeyPrefix); err != nil {
+		return k, "", 0, err
+	}
+	id, err := auth.NewID(s.rand, "key_")
+	if err != nil {
+		return k, "", 0, err
+	}
+	k = store.Key{ID: id, Name: in.Name, Prefix: auth.Prefix(raw), SHA256: auth.Hash(raw), Active: true,
+		AllowedPaths: in.AllowedPaths, Permissions: in.Permissions, ExpiresAt: in.ExpiresAt, CreatedAt: now, UpdatedAt: now}
+	if in.Active != nil {
+		k.Active = *in.Active
+	}
+	if !in.ExpiresAt.IsZero() {
+		k.ExpiresAt = in.ExpiresAt.UTC().Truncate(time.Microsecond)
+	}
+	if err := validateKey(&k, now); err != nil {
+		return store.Key{}, "", 0, err
+	}
+	err = s.store.Write(ctx, func(tx store.Tx) error {
+		if err := tx.InsertKey(ctx, k); err != nil {
+			return err
+		}
+		st, err := tx.BumpVersion(ctx, now)
+		if err != nil {
+			return err
+		}
+		version = st.Version
+		return audit(ctx, tx, now, who, "key.create", k.ID, version, nil, auditKeyOf(k))
+	})
+	if err != nil {
+		return store.Key{}, "", 0, err
+	}
+	return k, raw, version, nil
+}
+
+// Key returns one key.
+func (s *Service) Key(ctx context.Context, id string) (k store.Key, err error) {
+	err = s.store.Read(ctx, func(tx store.Tx) error {
+		k, err = tx.Key(ctx, id)
+		return err
+	})
+	return k, err
+}
+
+// ListKeys returns up to limit keys created after the cursor, and the cursor of the next page
+// (0 when this is the last).
+func (s *Service) ListKeys(ctx context.Context, after int64, limit int) (keys []store.Key, next int64, err error) {
+	err = s.store.Read(ctx, func(tx store.Tx) error {
+		keys, err = tx.ListKeys(ctx, after, limit+1)
+		return err
+	})
+	keys, next = page(keys, limit, func(k store.Key) int64 { return k.Seq })
+	return keys, next, err
+}
+
+// UpdateKey applies a patch. A patch that changes nothing commits nothing and publishes no new
+// version (version is 0).
+func (s *Service) UpdateKey(ctx context.Context, who auth.Principal, id string, p KeyPatch) (k store.Key, version uint64, err error) {
+	now := s.now()
+	err = s.store.Write(ctx, func(tx store.Tx) error {
+		if k, err = tx.Key(ctx, id); err != nil {
+			return err
+		}
+		if !k.RevokedAt.IsZero() {
+			return ErrRevoked
+		}
+		before := k
+		if p.Name != nil {
+			k.Name = *p.Name
+		}
+		if p.Active != nil {
+			k.Active = *p.Active
+		}
+		if p.AllowedPaths != nil {
+			k.AllowedPaths = *p.AllowedPaths
+		}
+		if p.Permissions != nil {
+			k.Permissions = *p.Permissions
+		}
+		if p.ExpiresAt != nil {
+			k.ExpiresAt = time.Time{}
+			if !p.ExpiresAt.IsZero() {
+				k.ExpiresAt = p.ExpiresAt.UTC().Truncate(time.Microsecond)
+			}
+		}
+		if sameKeyConfig(before, k) {
+			return nil
+		}
+		if err := validateKey(&k, now); err != nil {
+			return err
+		}
+		k.UpdatedAt = now
+		if err := tx.UpdateKey(ctx, k); err != nil {
+			return err
+		}
+		st, err := tx.BumpVersion(ctx, now)
+		if err != nil {
+			return err
+		}
+		version = st.Version
+		return audit(ctx, tx, now, who, "key.update", k.ID, version, auditKeyOf(before), auditKeyOf(k))
+	})
+	if err != nil {
+		return store.Key{}, 0, err
+	}
+	return k, version, nil
+}
+
+// RevokeKey revokes a key for good: it leaves the published snapshot, so the filter rejects it
+// like an unknown key. Revoking a revoked key changes nothing (version 0).
+func (s *Service) RevokeKey(ctx context.Context, who auth.Principal, id string) (k store.Key, version uint64, err error) {
+	now := s.now()
+	err = s.store.Write(ctx, func(tx store.Tx) error {
+		if k, err = tx.Key(ctx, id); err != nil {
+			return err
+		}
+		if !k.RevokedAt.IsZero() {
+			return nil
+		}
+		before := k
+		k.Active, k.RevokedAt, k.UpdatedAt = false, now, now
+		if err := tx.UpdateKey(ctx, k); err != nil {
+			return err
+		}
+		st, err := tx.BumpVersion(ctx, now)
+		if err != nil {
+			return err
+		}
+		version = st.Version
+		return audit(ctx, tx, now, who, "key.revoke", k.ID, version, auditKeyOf(before), auditKeyOf(k))
+	})
+	if err != nil {
+		return store.Key{}, 0, err
+	}
+	return k, version, nil
+}
+
+func sameKeyConfig(a, b store.Key) bool {
+	return a.Name == b.Name && a.Active == b.Active && slices.Equal(a.AllowedPaths, b.AllowedPaths) &&
+		slices.Equal(a.Permissions, b.Permissions) && a.ExpiresAt.Equal(b.ExpiresAt)
+}
+
+// validateKey checks a key with exactly the rules the filter applies, by encoding it into a
+// one-key snapshot and decoding that as the filter would; errors name the API's fields.
+func validateKey(k *store.Key, now time.Time) error {
+	var d strictjson.Decoder
+	if k.Name == "" {
+		d.Errorf("name", "required")
+	}
+	if len(k.AllowedPaths) > MaxListEntries {
+		d.Errorf("allowed_paths", "has %d entries, at most %d are allowed", len(k.AllowedPaths), MaxListEntries)
+	}
+	if len(k.Permissions) > MaxListEntries {
+		d.Errorf("permissions", "has %d entries, at most %d are allowed", len(k.Permissions), MaxListEntries)
+	}
+	if !k.ExpiresAt.IsZero() && !k.ExpiresAt.After(now) {
+		d.Errorf("expires_at", "must be in the future (to disable a key now, set active to false)")
+	}
+	doc := &policy.Document{Version: policy.Version, DefaultAction: policy.ActionDeny, DefaultLimits: policy.DefaultLimitsValue(),
+		Keys: []policy.Key{{ID: k.ID, Name: k.Name, SHA256: k.SHA256, Active: k.Active,
+			AllowedPaths: k.AllowedPaths, Permissions: k.Permissions, ExpiresAt: k.ExpiresAt}}}
+	payload, err := snapshot.Encode(1, now, doc)
+	if err == nil {
+		_, err = snapshot.Decode(payload)
+	}
+	if err != nil {
+		var fe *strictjson.Errors
+		if !errors.As(err, &fe) {
+			return invalid("", "%v", err)
+		}
+		for _, e := range fe.List {
+			d.Errorf(strings.TrimPrefix(e.Path, "policy.keys[0]."), "%s", e.Msg)
+		}
+	}
+	return d.Err()
+}

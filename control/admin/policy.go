@@ -1,0 +1,132 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/portcullis/portcullis/control/auth"
+	"github.com/portcullis/portcullis/control/store"
+	"github.com/portcullis/portcullis/shared/policy"
+)
+
+// Policy is the route and default part of the policy document with its ETag.
+type Policy struct {
+	// Document is the normalized document (every default written out), without keys.
+	Document json.RawMessage
+	ETag     string
+	// Version is the snapshot version that last changed the policy.
+	Version uint64
+}
+
+// ETag is the strong entity tag of a policy version.
+func ETag(version uint64) string { return `"` + strconv.FormatUint(version, 10) + `"` }
+
+// Policy returns the current policy document.
+func (s *Service) Policy(ctx context.Context) (Policy, error) {
+	var p store.Policy
+	err := s.store.Read(ctx, func(tx store.Tx) (err error) {
+		p, err = tx.Policy(ctx)
+		return err
+	})
+	if err != nil {
+		return Policy{}, err
+	}
+	doc, err := normalize(p.Document)
+	if err != nil {
+		return Policy{}, fmt.Errorf("stored policy: %w", err)
+	}
+	return Policy{Document: doc, ETag: ETag(p.Version), Version: p.Version}, nil
+}
+
+// ReplacePolicy replaces the routes and defaults with body, a policy document without keys
+// (keys are managed as their own resources). ifMatch must be the current ETag or "*":
+// optimistic concurrency, so two operators editing at once cannot silently overwrite each
+// other. An invalid document returns the parser's *strictjson.SyntaxError or
+// *strictjson.Errors; nothing is stored. Replacing the policy with an identical one publishes
+// no new version (version 0).
+func (s *Service) ReplacePolicy(ctx context.Context, who auth.Principal, ifMatch string, body []byte) (p Policy, version uint64, err error) {
+	if strings.TrimSpace(ifMatch) == "" {
+		return Policy{}, 0, ErrPreconditionRequired
+	}
+	doc, err := policy.Parse(body)
+	if err != nil {
+		return Policy{}, 0, err
+	}
+	if len(doc.Keys) > 0 {
+		return Policy{}, 0, invalid("keys", "must not be set here: keys are managed with /v1/keys")
+	}
+	doc.Keys = nil
+	normalized, err := json.Marshal(doc)
+	if err != nil {
+		return Policy{}, 0, err
+	}
+	now := s.now()
+	err = s.store.Write(ctx, func(tx store.Tx) error {
+		cur, err := tx.Policy(ctx)
+		if err != nil {
+			return err
+		}
+		if !etagMatches(ifMatch, ETag(cur.Version)) {
+			return ErrPreconditionFailed
+		}
+		old, err := normalize(cur.Document)
+		if err != nil {
+			return fmt.Errorf("stored policy: %w", err)
+		}
+		if bytes.Equal(old, normalized) {
+			p = Policy{Document: old, ETag: ETag(cur.Version), Version: cur.Version}
+			return nil
+		}
+		st, err := tx.BumpVersion(ctx, now)
+		if err != nil {
+			return err
+		}
+		version = st.Version
+		if err := tx.PutPolicy(ctx, store.Policy{Document: normalized, Version: version, UpdatedAt: now}); err != nil {
+			return err
+		}
+		p = Policy{Document: normalized, ETag: ETag(version), Version: version}
+		return audit(ctx, tx, now, who, "policy.replace", "policy", version, json.RawMessage(old), json.RawMessage(normalized))
+	})
+	if err != nil {
+		return Policy{}, 0, err
+	}
+	return p, version, nil
+}
+
+// normalize parses a stored document and writes it with every default filled in.
+func normalize(doc []byte) ([]byte, error) {
+	d, err := policy.Parse(doc)
+	if err != nil {
+		return nil, err
+	}
+	d.Keys = nil
+	return json.Marshal(d)
+}
+
+// etagMatches implements If-Match with strong comparison (RFC 9110 13.1.1).
+func etagMatches(header, etag string) bool {
+	for tag := range strings.SplitSeq(header, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" || tag == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// SeedPolicy replaces the policy of a new database (one whose policy was never changed) with
+// doc, as the system; on a database whose policy has been edited it changes nothing. It lets a
+// deployment start with its routes in place ("-initial-policy").
+func (s *Service) SeedPolicy(ctx context.Context, doc []byte) (applied bool, err error) {
+	_, version, err := s.ReplacePolicy(ctx, auth.System(), ETag(1), doc)
+	if errors.Is(err, ErrPreconditionFailed) {
+		return false, nil
+	}
+	return version > 0, err
+}

@@ -1,0 +1,104 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/portcullis/portcullis/shared/engine"
+	"github.com/portcullis/portcullis/shared/strictjson"
+)
+
+// evaluation is the filter's decision for a described request, made by the same engine on the
+// currently published snapshot.
+type evaluation struct {
+	SnapshotVersion uint64 `json:"snapshot_version"`
+	Allow           bool   `json:"allow"`
+	// Status, Code, Body and Headers describe the denial the filter would send.
+	Status  int             `json:"status,omitempty"`
+	Code    string          `json:"code,omitempty"`
+	Body    json.RawMessage `json:"body,omitempty"`
+	Headers [][2]string     `json:"headers,omitempty"`
+	Route   string          `json:"route"`
+	KeyID   string          `json:"key_id"`
+	Check   string          `json:"check"`
+	// For an allowed request: the body limit and the header edits before the upstream.
+	MaxBodyBytes  int64       `json:"max_body_bytes,omitempty"`
+	RemoveHeaders []string    `json:"remove_headers,omitempty"`
+	SetHeaders    [][2]string `json:"set_headers,omitempty"`
+}
+
+func (s *server) evaluate(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := decodeEvaluate(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cur := s.cfg.Publisher.Current()
+	if cur == nil {
+		s.fail(w, r, &apiError{status: http.StatusServiceUnavailable, code: "not_ready", msg: "no snapshot has been built yet"})
+		return
+	}
+	req.Now = s.cfg.Clock.Now()
+	d := cur.Engine.Decide(req)
+	out := evaluation{SnapshotVersion: cur.Version, Allow: d.Allow, Route: d.Route, KeyID: d.KeyID, Check: d.Check}
+	if d.Allow {
+		out.MaxBodyBytes, out.RemoveHeaders, out.SetHeaders = d.MaxBodyBytes, d.Remove, d.Set
+	} else {
+		out.Status, out.Code, out.Headers = d.Status, d.Code, d.Headers
+		if json.Valid(d.Body) {
+			out.Body = d.Body
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// decodeEvaluate reads {"method", "host", "path", "headers"}; a header's value is a string or,
+// for a repeated header, an array of strings.
+func decodeEvaluate(body []byte) (*engine.Request, error) {
+	var (
+		r   = strictjson.NewReader(body)
+		req engine.Request
+	)
+	isObject := r.Peek() == strictjson.Object
+	for k := range r.Object("") {
+		switch k {
+		case "method":
+			req.Method = r.String("", k)
+		case "host":
+			req.Authority = r.String("", k)
+		case "path":
+			req.Path = r.String("", k)
+		case "headers":
+			for h := range r.Object(k) {
+				name := strings.ToLower(h)
+				if r.Peek() == strictjson.Array {
+					for _, val := range r.Strings(k, h) {
+						req.Headers = append(req.Headers, [2]string{name, val})
+					}
+					continue
+				}
+				req.Headers = append(req.Headers, [2]string{name, r.String(k, h)})
+			}
+		default:
+			r.Unknown("", k)
+		}
+	}
+	if isObject && !r.Failed() && !r.Stopped() {
+		if req.Method == "" {
+			r.Errorf("method", "required, e.g. \"GET\"")
+		}
+		if req.Path == "" {
+			r.Errorf("path", "required, e.g. \"/api/items?x=1\"")
+		}
+	}
+	if err := r.Finish(); err != nil {
+		return nil, err
+	}
+	return &req, nil
+}

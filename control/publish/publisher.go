@@ -1,0 +1,160 @@
+package publish
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portcullis/portcullis/control/clock"
+	"github.com/portcullis/portcullis/control/metrics"
+	"github.com/portcullis/portcullis/control/store"
+)
+
+// Publisher keeps the current signed snapshot.
+type Publisher struct {
+	store store.Store
+	priv  ed25519.PrivateKey
+	opts  Options
+
+	build   sync.Mutex // one build at a time
+	current atomic.Pointer[Signed]
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced when current changes
+
+	m publisherMetrics
+}
+
+// Options tune New.
+type Options struct {
+	Clock clock.Clock // default clock.Real
+	// Recheck is how often Run re-reads the version even without a notification (default
+	// 5 s): the fallback when a notification is lost.
+	Recheck time.Duration
+	Logger  *slog.Logger
+	// Metrics, if set, receives the publisher's metrics.
+	Metrics *metrics.Registry
+}
+
+type publisherMetrics struct {
+	builds, failures *metrics.Counter
+	version, bytes   *metrics.Gauge
+	seconds          *metrics.Gauge
+}
+
+// New returns a Publisher that signs with priv. Call Refresh once before serving, then Run.
+func New(st store.Store, priv ed25519.PrivateKey, opts Options) *Publisher {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Recheck <= 0 {
+		opts.Recheck = 5 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	reg := opts.Metrics
+	if reg == nil {
+		reg = metrics.NewRegistry()
+	}
+	p := &Publisher{store: st, priv: priv, opts: opts, changed: make(chan struct{})}
+	p.m = publisherMetrics{
+		builds:   reg.Counter("portcullis_control_snapshot_builds_total", "Snapshots built and signed."),
+		failures: reg.Counter("portcullis_control_snapshot_build_failures_total", "Snapshot builds that failed; the previous snapshot stays published."),
+		version:  reg.Gauge("portcullis_control_snapshot_version", "Version of the published snapshot."),
+		bytes:    reg.Gauge("portcullis_control_snapshot_bytes", "Size of the published snapshot payload."),
+		seconds:  reg.Gauge("portcullis_control_snapshot_build_seconds", "Duration of the last snapshot build."),
+	}
+	return p
+}
+
+// PublicKey is the key filters verify snapshots with.
+func (p *Publisher) PublicKey() ed25519.PublicKey { return p.priv.Public().(ed25519.PublicKey) }
+
+// Current returns the published snapshot, or nil before the first successful build.
+func (p *Publisher) Current() *Signed { return p.current.Load() }
+
+// Changed returns a channel that is closed when the published snapshot changes. Read it before
+// Current to not miss a change in between.
+func (p *Publisher) Changed() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.changed
+}
+
+// Refresh publishes the store's current version if it is newer than the published one. On
+// failure the previous snapshot stays published.
+func (p *Publisher) Refresh(ctx context.Context) error {
+	p.build.Lock()
+	defer p.build.Unlock()
+	cur := p.current.Load()
+	start := time.Now()
+	var (
+		st   store.State
+		pol  store.Policy
+		keys []store.Key
+		skip bool
+	)
+	err := p.store.Read(ctx, func(tx store.Tx) (err error) {
+		if st, err = tx.State(ctx); err != nil {
+			return err
+		}
+		if cur != nil && st.Version <= cur.Version {
+			skip = true
+			return nil
+		}
+		if pol, err = tx.Policy(ctx); err != nil {
+			return err
+		}
+		keys, err = tx.PublishedKeys(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("refresh snapshot: %w", err)
+	}
+	if skip {
+		return nil
+	}
+	s, err := Build(st, pol.Document, keys, p.priv)
+	if err != nil {
+		p.m.failures.Inc()
+		return err
+	}
+	p.current.Store(s)
+	p.mu.Lock()
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.mu.Unlock()
+	p.m.builds.Inc()
+	p.m.version.Set(float64(s.Version))
+	p.m.bytes.Set(float64(len(s.Payload)))
+	p.m.seconds.Set(time.Since(start).Seconds())
+	p.opts.Logger.Info("published snapshot", "version", s.Version, "routes", len(s.Policy.Routes), "keys", len(s.Policy.Keys),
+		"bytes", len(s.Payload), "took", time.Since(start).Round(time.Microsecond))
+	return nil
+}
+
+// Run refreshes whenever the store reports a change, and every Recheck in case a notification
+// was lost, until ctx ends.
+func (p *Publisher) Run(ctx context.Context) {
+	changes, cancel := p.store.Subscribe()
+	defer cancel()
+	for {
+		tick, stop := p.opts.Clock.Timer(p.opts.Recheck)
+		select {
+		case <-ctx.Done():
+			stop()
+			return
+		case <-changes:
+		case <-tick:
+		}
+		stop()
+		if err := p.Refresh(ctx); err != nil && ctx.Err() == nil {
+			p.opts.Logger.Error("snapshot not published; the previous one stays", "err", err)
+		}
+	}
+}

@@ -1,0 +1,230 @@
+// Package server assembles the control server: store, bootstrap, signing key, publisher and
+// HTTP API, with graceful shutdown.
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/portcullis/portcullis/control/admin"
+	"github.com/portcullis/portcullis/control/api"
+	"github.com/portcullis/portcullis/control/clock"
+	"github.com/portcullis/portcullis/control/metrics"
+	"github.com/portcullis/portcullis/control/publish"
+	"github.com/portcullis/portcullis/control/store"
+	"github.com/portcullis/portcullis/control/store/postgres"
+	"github.com/portcullis/portcullis/control/store/sqlite"
+	"github.com/portcullis/portcullis/shared/snapshot"
+)
+
+// Config is the control server's configuration.
+type Config struct {
+	// Addr is the listen address (default ":8081").
+	Addr string
+	// DatabaseURL selects PostgreSQL; when empty the embedded SQLite store at DataPath is used.
+	DatabaseURL string
+	DataPath    string // default "./data/portcullis.db"
+	// AdminToken and DataplaneToken are bootstrap tokens (PORTCULLIS_ADMIN_TOKEN,
+	// PORTCULLIS_DATAPLANE_TOKEN); see admin.Service.Bootstrap.
+	AdminToken, DataplaneToken string
+	// InitialPolicy, if set, becomes the policy of a database whose policy was never changed
+	// (the routes a new deployment starts with); it must be a valid policy document without keys.
+	InitialPolicy []byte
+	// Recheck is how often the version is re-read without a notification (default 5 s).
+	Recheck time.Duration
+	// TLSCert and TLSKey, both set, serve HTTPS.
+	TLSCert, TLSKey string
+	RateLimit       api.RateLimit
+	// ShutdownTimeout bounds the graceful shutdown (default 10 s).
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+	// Stdout receives the lines an operator needs: a generated admin token (once), the
+	// snapshot public key and the listen address.
+	Stdout io.Writer
+	Clock  clock.Clock
+}
+
+// Server is a started control server.
+type Server struct {
+	addr string
+	pub  *publish.Publisher
+	done chan error
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (s *Server) Addr() string { return s.addr }
+
+// PublicKey is the key that verifies this server's snapshots: what a filter's plugin
+// configuration names as control.public_key.
+func (s *Server) PublicKey() ed25519.PublicKey { return s.pub.PublicKey() }
+
+// Version is the snapshot version currently published.
+func (s *Server) Version() uint64 { return s.pub.Current().Version }
+
+// Wait blocks until the server has shut down (after ctx given to Start ends) and returns the
+// first error of serving or shutting down.
+func (s *Server) Wait() error { return <-s.done }
+
+// Run starts the server and serves until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return s.Wait()
+}
+
+// Start opens the store, applies migrations, makes sure an admin can log in, loads or creates
+// the signing key, publishes the current snapshot and starts serving. Any failure here stops
+// the start: nothing is served half-configured.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	cfg = withDefaults(cfg)
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("set both -tls-cert and -tls-key, or neither")
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			st.Close()
+		}
+	}()
+	svc := admin.New(st, admin.Options{Clock: cfg.Clock})
+	generated, err := svc.Bootstrap(ctx, cfg.AdminToken, cfg.DataplaneToken)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap tokens: %w", err)
+	}
+	if len(cfg.InitialPolicy) > 0 {
+		applied, err := svc.SeedPolicy(ctx, cfg.InitialPolicy)
+		if err != nil {
+			return nil, fmt.Errorf("initial policy: %w", err)
+		}
+		if applied {
+			cfg.Logger.Info("initial policy applied")
+		}
+	}
+	priv, err := svc.SigningKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	reg := metrics.NewRegistry()
+	pub := publish.New(st, priv, publish.Options{Clock: cfg.Clock, Recheck: cfg.Recheck, Logger: cfg.Logger, Metrics: reg})
+	if err := pub.Refresh(ctx); err != nil {
+		return nil, fmt.Errorf("first snapshot: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	stop := make(chan struct{})
+	handler := api.New(api.Config{Admin: svc, Publisher: pub, Clock: cfg.Clock, Logger: cfg.Logger, Metrics: reg,
+		RateLimit: cfg.RateLimit, Stop: stop})
+	hs := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      time.Duration(snapshot.MaxWait+30) * time.Second, // a held poll plus the transfer
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	if generated != "" {
+		fmt.Fprintf(cfg.Stdout, "admin token: %s\n", generated)
+		fmt.Fprintln(cfg.Stdout, "  (shown once; it is stored only as a hash. Set PORTCULLIS_ADMIN_TOKEN to choose your own.)")
+	}
+	fmt.Fprintf(cfg.Stdout, "snapshot public key: %s\n", snapshot.FormatPublicKey(pub.PublicKey()))
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(cfg.Stdout, "control server listening on %s://%s (snapshot version %d)\n", scheme, ln.Addr(), pub.Current().Version)
+
+	pubCtx, cancelPub := context.WithCancel(context.Background())
+	pubDone := make(chan struct{})
+	go func() { pub.Run(pubCtx); close(pubDone) }()
+	serveErr := make(chan error, 1)
+	go func() {
+		var err error
+		if cfg.TLSCert != "" {
+			err = hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			err = hs.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		serveErr <- err
+	}()
+
+	s := &Server{addr: ln.Addr().String(), pub: pub, done: make(chan error, 1)}
+	go func() {
+		var err error
+		select {
+		case <-ctx.Done():
+		case err = <-serveErr:
+		}
+		close(stop) // held polls answer 304 now
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		err = errors.Join(err, hs.Shutdown(sctx))
+		cancel()
+		cancelPub()
+		<-pubDone
+		err = errors.Join(err, st.Close())
+		cfg.Logger.Info("control server stopped")
+		s.done <- err
+	}()
+	ok = true
+	return s, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Addr == "" {
+		cfg.Addr = ":8081"
+	}
+	if cfg.DataPath == "" {
+		cfg.DataPath = "./data/portcullis.db"
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = io.Discard
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	return cfg
+}
+
+func openStore(ctx context.Context, cfg Config) (store.Store, error) {
+	if cfg.DatabaseURL != "" {
+		st, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Logger.Info("store: postgres")
+		return st, nil
+	}
+	st, err := sqlite.Open(ctx, cfg.DataPath)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Logger.Info("store: sqlite", "path", cfg.DataPath)
+	return st, nil
+}

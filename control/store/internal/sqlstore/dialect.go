@@ -1,0 +1,44 @@
+// Package sqlstore implements store.Store on database/sql for both SQLite and PostgreSQL. The
+// SQL is shared; what differs between the two databases is in a Dialect, supplied by the
+// store/sqlite and store/postgres packages.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Dialect is what differs between the databases.
+type Dialect struct {
+	// Name is used in error messages ("sqlite", "postgres").
+	Name string
+	// LockWrites, if set, runs first in every Write transaction to serialize writers across
+	// processes (PostgreSQL: SELECT ... FOR UPDATE on the state row). SQLite serializes writers
+	// with BEGIN IMMEDIATE instead.
+	LockWrites string
+	// LockMigrations, if set, runs first in the migration transaction so that replicas that
+	// start together apply migrations once.
+	LockMigrations string
+	// ReadIsolation is the isolation level of Read transactions; it must give one consistent
+	// view for the whole transaction.
+	ReadIsolation sql.IsolationLevel
+	// Time converts a non-zero time to a value the driver stores so that it sorts and
+	// compares correctly in SQL.
+	Time func(time.Time) any
+	// IsUnique reports whether err is a uniqueness violation.
+	IsUnique func(error) bool
+	// Notify, if set, runs inside a Write transaction that bumped the version, to tell other
+	// processes after the commit (PostgreSQL: pg_notify).
+	Notify func(ctx context.Context, tx *sql.Tx, version uint64) error
+}
+
+// PrecisionTime normalizes times to what both databases keep: UTC, microseconds.
+func PrecisionTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func (d *Dialect) time(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return d.Time(PrecisionTime(t))
+}

@@ -1,0 +1,114 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/portcullis/portcullis/control/store"
+)
+
+const keyColumns = `seq, id, name, prefix, sha256, active, allowed_paths, permissions, expires_at,
+	created_at, updated_at, revoked_at, last_used_at, use_count`
+
+func scanKey(row scanner, d *Dialect) (store.Key, error) {
+	var (
+		k                                 store.Key
+		paths, perms                      string
+		expires, created, updated, revoke sql.NullTime
+		used                              sql.NullTime
+		count                             int64
+	)
+	err := row.Scan(&k.Seq, &k.ID, &k.Name, &k.Prefix, &k.SHA256, &k.Active, &paths, &perms, &expires,
+		&created, &updated, &revoke, &used, &count)
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, store.ErrNotFound
+	}
+	if err != nil {
+		return k, err
+	}
+	if k.AllowedPaths, err = decodeList(paths); err != nil {
+		return k, err
+	}
+	if k.Permissions, err = decodeList(perms); err != nil {
+		return k, err
+	}
+	k.ExpiresAt, k.CreatedAt, k.UpdatedAt = nullTime(expires), nullTime(created), nullTime(updated)
+	k.RevokedAt, k.LastUsedAt, k.UseCount = nullTime(revoke), nullTime(used), uint64(count)
+	return k, nil
+}
+
+func (t *txn) InsertKey(ctx context.Context, k store.Key) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, sha256, active, allowed_paths, permissions,
+		expires_at, created_at, updated_at, revoked_at, use_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0)`,
+		k.ID, k.Name, k.Prefix, k.SHA256, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions),
+		t.d.time(k.ExpiresAt), t.d.time(k.CreatedAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt))
+	if err != nil {
+		return t.fail("insert key", err)
+	}
+	return nil
+}
+
+func (t *txn) Key(ctx context.Context, id string) (store.Key, error) {
+	k, err := scanKey(t.tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id), t.d)
+	if err != nil {
+		return k, t.fail("read key", err)
+	}
+	return k, nil
+}
+
+func (t *txn) UpdateKey(ctx context.Context, k store.Key) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	res, err := t.tx.ExecContext(ctx, `UPDATE api_keys SET name = $1, active = $2, allowed_paths = $3, permissions = $4,
+		expires_at = $5, updated_at = $6, revoked_at = $7 WHERE id = $8`,
+		k.Name, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions),
+		t.d.time(k.ExpiresAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt), k.ID)
+	if err != nil {
+		return t.fail("update key", err)
+	}
+	return affectedOne(res)
+}
+
+func (t *txn) ListKeys(ctx context.Context, after int64, limit int) ([]store.Key, error) {
+	return t.keys(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+}
+
+func (t *txn) PublishedKeys(ctx context.Context) ([]store.Key, error) {
+	return t.keys(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE revoked_at IS NULL ORDER BY id`)
+}
+
+func (t *txn) keys(ctx context.Context, query string, args ...any) ([]store.Key, error) {
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, t.fail("list keys", err)
+	}
+	defer rows.Close()
+	var out []store.Key
+	for rows.Next() {
+		k, err := scanKey(rows, t.d)
+		if err != nil {
+			return nil, t.fail("scan key", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail("list keys", err)
+	}
+	return out, nil
+}
+
+func affectedOne(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

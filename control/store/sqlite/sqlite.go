@@ -1,0 +1,81 @@
+// Package sqlite is the embedded store: one SQLite file, pure Go (modernc.org/sqlite), no
+// separate database to run. It serves a single control server process.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis/control/store"
+	"github.com/portcullis/portcullis/control/store/internal/sqlstore"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrations is the migrations directory itself, whose files Migrate applies.
+var migrations, _ = fs.Sub(migrationFiles, "migrations")
+
+// timeLayout is fixed-width UTC, so that stored times compare correctly as text.
+const timeLayout = "2006-01-02 15:04:05.000000000-07:00"
+
+var dialect = &sqlstore.Dialect{
+	Name:          "sqlite",
+	ReadIsolation: sql.LevelDefault,
+	Time:          func(t time.Time) any { return t.UTC().Format(timeLayout) },
+	IsUnique: func(err error) bool {
+		var se *sqlite.Error
+		return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
+}
+
+// Open opens (creating if needed) the database file at path, creating its directory, and
+// applies the migrations.
+//
+// # Notes
+//
+// Write transactions start with BEGIN IMMEDIATE, so writers queue on SQLite's lock (with a
+// busy timeout) instead of failing; the file is in WAL mode so reads proceed alongside. Only one
+// process should use a file: several replicas need PostgreSQL.
+func Open(ctx context.Context, path string) (store.Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: no database path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: create data directory: %w", err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + strings.ReplaceAll(path, "?", "%3F") + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	if err := sqlstore.Migrate(ctx, db, dialect, migrations, time.Now()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return sqlstore.New(db, dialect), nil
+}

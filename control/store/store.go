@@ -1,0 +1,92 @@
+// Package store defines the control server's persistent state behind one interface, with two
+// implementations: store/sqlite (embedded, the default) and store/postgres (several replicas).
+//
+// Every change happens in a Write transaction. Write transactions are serialized across every
+// replica on the same database (PostgreSQL: a row lock on the single state row; SQLite: BEGIN
+// IMMEDIATE), so a read-modify-write inside one never loses another's update. A change that
+// affects the published snapshot calls Tx.BumpVersion in the same transaction, so the version
+// counter and the change commit together, and every replica learns of the new version through
+// Store.Subscribe.
+//
+// # Notes
+//
+// The store holds no business rules beyond uniqueness: validation, redaction and audit
+// contents are the admin package's job, so both implementations share them.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store is the database.
+type Store interface {
+	// Read runs fn in a read-only transaction that sees one consistent state of the database.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Write runs fn in a transaction serialized with every other Write on the same database.
+	// Nothing fn did is kept unless it returns nil and the commit succeeds.
+	Write(ctx context.Context, fn func(Tx) error) error
+	// TokenByHash finds a token by the hex SHA-256 of its secret (ErrNotFound if none), outside
+	// any transaction: it runs on every authenticated request.
+	TokenByHash(ctx context.Context, sha256 string) (Token, error)
+	// RecordUsage adds use counts to keys and moves their last_used_at forward to at. Unknown
+	// ids are ignored. It does not change the snapshot version.
+	RecordUsage(ctx context.Context, at time.Time, counts map[string]uint64) error
+	// Subscribe returns a channel that receives a value (coalesced, never blocking the sender)
+	// whenever a new version may have been committed, by this process or another replica.
+	// cancel releases the subscription.
+	Subscribe() (c <-chan struct{}, cancel func())
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is one transaction's view of the database.
+type Tx interface {
+	// State returns the current snapshot version and when it was committed.
+	State(ctx context.Context) (State, error)
+	// BumpVersion increments the snapshot version (Write only) and returns the new state.
+	BumpVersion(ctx context.Context, at time.Time) (State, error)
+
+	// SigningKey returns the Ed25519 seed, or nil if none was stored yet.
+	SigningKey(ctx context.Context) ([]byte, error)
+	// SetSigningKey stores the seed if none is stored (Write only) and returns the stored one.
+	SetSigningKey(ctx context.Context, seed []byte) ([]byte, error)
+
+	Policy(ctx context.Context) (Policy, error)
+	PutPolicy(ctx context.Context, p Policy) error
+
+	InsertKey(ctx context.Context, k Key) error
+	Key(ctx context.Context, id string) (Key, error)
+	// UpdateKey writes the mutable fields of k (name, active, allowed paths, permissions,
+	// expiry, updated and revoked times).
+	UpdateKey(ctx context.Context, k Key) error
+	// ListKeys returns up to limit keys with Seq > after, in creation order.
+	ListKeys(ctx context.Context, after int64, limit int) ([]Key, error)
+	// PublishedKeys returns every key that is not revoked, ordered by id.
+	PublishedKeys(ctx context.Context) ([]Key, error)
+
+	InsertToken(ctx context.Context, t Token) error
+	Token(ctx context.Context, id string) (Token, error)
+	// UpdateToken writes the mutable fields of t (name, secret hash and prefix, revoked time).
+	UpdateToken(ctx context.Context, t Token) error
+	// ListTokens returns up to limit tokens of a kind with Seq > after, in creation order.
+	ListTokens(ctx context.Context, kind TokenKind, after int64, limit int) ([]Token, error)
+	// CountActiveTokens counts the tokens of a kind and role that are not revoked.
+	CountActiveTokens(ctx context.Context, kind TokenKind, role Role) (int, error)
+
+	// AppendAudit stores an entry and returns its id.
+	AppendAudit(ctx context.Context, e AuditEntry) (int64, error)
+	// ListAudit returns up to limit entries with ID < before (0: from the newest), newest first.
+	ListAudit(ctx context.Context, before int64, limit int) ([]AuditEntry, error)
+}
+
+// Errors the implementations return; callers branch on them with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrConflict is a uniqueness violation (an id or secret hash that already exists).
+	ErrConflict = errors.New("conflict")
+	// ErrReadOnly is returned by a Tx method that changes data inside Read.
+	ErrReadOnly = errors.New("write in a read-only transaction")
+)

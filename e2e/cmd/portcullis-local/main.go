@@ -1,0 +1,68 @@
+// Command portcullis-local is `make run`: the control server on an embedded SQLite store (or
+// PostgreSQL), the compiled filter on worker VMs polling it, and the local gateway in front of
+// an echo upstream, in one process. It prints the admin token and a fresh demo API key, so the
+// gateway can be tried with curl at once and keys managed through the admin API.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "portcullis-local:", err)
+		os.Exit(1)
+	}
+}
+
+// demoPolicy protects every path with API keys. It becomes the policy of a new store only;
+// policy edits made through the API survive restarts.
+//
+//go:embed policy.json
+var demoPolicy []byte
+
+// config is the command line.
+type config struct {
+	module, data, databaseURL string
+	control, listen, admin    string
+	workers                   int
+	logLevel                  slog.Level
+}
+
+func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	var level string
+	fs := flag.NewFlagSet("portcullis-local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.module, "module", "build/portcullis.wasm", "compiled filter")
+	fs.StringVar(&c.data, "data", "./data/portcullis.db", "SQLite database file; the admin token is kept beside it")
+	fs.StringVar(&c.databaseURL, "database-url", getenv("PORTCULLIS_DATABASE_URL"), "PostgreSQL DSN instead of SQLite ($PORTCULLIS_DATABASE_URL)")
+	fs.StringVar(&c.control, "control", ":8081", "control server (admin API) address")
+	fs.StringVar(&c.listen, "listen", ":8080", "gateway address")
+	fs.StringVar(&c.admin, "admin", ":9901", "gateway admin address: /metrics, /healthz")
+	fs.IntVar(&c.workers, "workers", 0, "filter VMs; 0 is one per CPU")
+	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if c.workers < 0 {
+		return c, fmt.Errorf("-workers: %d is negative", c.workers)
+	}
+	if err := c.logLevel.UnmarshalText([]byte(level)); err != nil {
+		return c, fmt.Errorf("-log-level: %w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/e2e/internal/buildout"
+)
+
+// started is what the command printed, parsed.
+type started struct {
+	gateway, api, adminToken, demoKey string
+}
+
+// launch runs the command as make run does, on loopback ports and the given data directory,
+// until stop is called or the test ends. It returns once the demo key is printed.
+func launch(t *testing.T, data string, env map[string]string) (_ started, stop func()) {
+	t.Helper()
+	buildout.Module(t, "portcullis.wasm") // fails the test when the module is missing
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	args := []string{"-module", buildout.Path("portcullis.wasm"), "-data", filepath.Join(data, "portcullis.db"),
+		"-control", "127.0.0.1:0", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-workers", "2", "-log-level", "error"}
+	go func() {
+		done <- run(ctx, args, func(k string) string { return env[k] }, pw, io.Discard)
+		pw.Close()
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	var s started
+	sc := bufio.NewScanner(pr)
+	for s.demoKey == "" && sc.Scan() {
+		line := sc.Text()
+		field := func(prefix string) string {
+			rest, _ := strings.CutPrefix(line, prefix)
+			return strings.Fields(rest)[0]
+		}
+		switch {
+		case strings.HasPrefix(line, "gateway: "):
+			s.gateway = field("gateway: ")
+		case strings.HasPrefix(line, "admin API: "):
+			s.api = strings.TrimSuffix(field("admin API: "), "/v1")
+		case strings.HasPrefix(line, "admin token: "):
+			s.adminToken = field("admin token: ")
+		case strings.HasPrefix(line, "demo key: "):
+			s.demoKey = field("demo key: ")
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if s.demoKey == "" {
+		t.Fatalf("no demo key printed")
+	}
+	return s, stop
+}
+
+func get(t *testing.T, url, header, value string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if header != "" {
+		req.Header.Set(header, value)
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
+
+// TestQuickStart is the README's quick start: no key → 401 JSON, the demo key → 200 with the
+// echo showing x-portcullis-key-id, the admin API answering the printed admin token.
+func TestQuickStart(t *testing.T) {
+	data := t.TempDir()
+	s, _ := launch(t, data, nil)
+	if !strings.HasPrefix(s.demoKey, "pcs_") || !strings.HasPrefix(s.adminToken, "pca_") {
+		t.Fatalf("printed %+v", s)
+	}
+	status, body := get(t, s.gateway+"/anything", "", "")
+	if status != http.StatusUnauthorized || body["code"] != "missing_credentials" {
+		t.Fatalf("no key: %d %v", status, body)
+	}
+	status, body = get(t, s.gateway+"/anything", "x-api-key", s.demoKey)
+	headers, _ := body["headers"].(map[string]any)
+	if status != http.StatusOK || headers["x-portcullis-key-id"] == nil || headers["x-api-key"] != nil {
+		t.Fatalf("demo key: %d %v", status, body)
+	}
+	if status, _ = get(t, s.api+"/v1/keys", "authorization", "Bearer "+s.adminToken); status != http.StatusOK {
+		t.Fatalf("admin API with the printed token: %d", status)
+	}
+	info, err := os.Stat(filepath.Join(data, "admin-token"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("admin token file: %v %v", info, err)
+	}
+}
+
+// TestRestartKeepsTokenRevokesOldDemoKey: a second start on the same data reuses the admin
+// token, and the previous run's demo key stops working in favour of the new one.
+func TestRestartKeepsTokenRevokesOldDemoKey(t *testing.T) {
+	data := t.TempDir()
+	first, stop := launch(t, data, nil)
+	stop()
+	second, _ := launch(t, data, nil)
+	if second.adminToken != first.adminToken {
+		t.Fatalf("admin token changed across starts")
+	}
+	if status, _ := get(t, second.gateway+"/anything", "x-api-key", first.demoKey); status != http.StatusUnauthorized {
+		t.Fatalf("the previous demo key: %d, want 401", status)
+	}
+	if status, _ := get(t, second.gateway+"/anything", "x-api-key", second.demoKey); status != http.StatusOK {
+		t.Fatalf("the new demo key: %d, want 200", status)
+	}
+}
+
+// TestAdminTokenFromEnvironment: PORTCULLIS_ADMIN_TOKEN wins and nothing is written.
+func TestAdminTokenFromEnvironment(t *testing.T) {
+	data := t.TempDir()
+	const token = "pca_chosen_by_the_operator_0001"
+	s, _ := launch(t, data, map[string]string{"PORTCULLIS_ADMIN_TOKEN": token})
+	if s.adminToken != "" {
+		t.Fatalf("printed an admin token the operator chose")
+	}
+	if _, err := os.Stat(filepath.Join(data, "admin-token")); err == nil {
+		t.Fatalf("wrote a token file")
+	}
+	if status, _ := get(t, s.api+"/v1/keys", "authorization", "Bearer "+token); status != http.StatusOK {
+		t.Fatalf("admin API with the environment's token: %d", status)
+	}
+}

@@ -1,0 +1,124 @@
+package gateway_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/e2e/gateway"
+	"github.com/portcullis/portcullis/e2e/internal/buildout"
+	"github.com/portcullis/portcullis/e2e/wasmhost"
+)
+
+// cacheDir is the compilation cache shared by the package's hosts.
+var cacheDir = buildout.CacheDir()
+
+func TestMain(m *testing.M) { buildout.Main(m) }
+
+// module reads a build output; a missing one fails the test.
+func module(tb testing.TB, name string) []byte { return buildout.Module(tb, name) }
+
+// logs keeps log records for assertions.
+type logs struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (l *logs) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logs) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.records = append(l.records, r.Clone())
+	return nil
+}
+func (l *logs) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logs) WithGroup(string) slog.Handler      { return l }
+
+// requests returns the access-log records as attribute maps.
+func (l *logs) requests() []map[string]slog.Value {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]slog.Value
+	for _, r := range l.records {
+		if r.Message != "request" {
+			continue
+		}
+		m := map[string]slog.Value{}
+		r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value; return true })
+		out = append(out, m)
+	}
+	return out
+}
+
+type env struct {
+	url  string // the gateway
+	host *wasmhost.Host
+	logs *logs
+	stop func() // shuts the gateway down, waiting for requests in flight; idempotent
+}
+
+// start runs a gateway with the module in front of upstream, served by gateway.Serve on a
+// loopback port, and stops it with the test.
+func start(t *testing.T, moduleName string, opts wasmhost.Options, upstream http.Handler, cfg gateway.Config) *env {
+	t.Helper()
+	l := &logs{}
+	logger := slog.New(l)
+	opts.Logger, opts.CompilationCacheDir = logger, cacheDir
+	if opts.Workers == 0 {
+		opts.Workers = 1
+	}
+	h, err := wasmhost.New(context.Background(), module(t, moduleName), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer(upstream)
+	u, _ := url.Parse(up.URL)
+	cfg.Host, cfg.Upstream, cfg.Logger = h, u, logger
+	g, err := gateway.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- gateway.Serve(ctx, ln, g, 5*time.Second, logger) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		stop()
+		up.Close()
+		h.Close(context.Background())
+	})
+	return &env{url: "http://" + ln.Addr().String(), host: h, logs: l, stop: stop}
+}
+
+// client sends requests as written: no compression negotiation, no user agent.
+var client = &http.Client{Transport: &http.Transport{DisableCompression: true}, Timeout: 20 * time.Second}
+
+func do(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
+	if _, ok := req.Header["User-Agent"]; !ok {
+		req.Header["User-Agent"] = []string{""}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}

@@ -1,0 +1,127 @@
+package gateway_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis/e2e/gateway"
+	"github.com/portcullis/portcullis/e2e/scenario"
+	"github.com/portcullis/portcullis/e2e/wasmhost"
+)
+
+// headersUpstream answers with the request headers it received, one pair per value.
+var headersUpstream = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	w.Header().Set("X-Upstream", "1")
+	json.NewEncoder(w).Encode(r.Header)
+})
+
+// chunked is a body reader without a length, read in the scenario's chunks, so the request
+// goes out chunked and the filter has to count the streamed body.
+type chunked struct{ chunks [][]byte }
+
+func (c *chunked) Read(p []byte) (int, error) {
+	if len(c.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.chunks[0])
+	if c.chunks[0] = c.chunks[0][n:]; len(c.chunks[0]) == 0 {
+		c.chunks = c.chunks[1:]
+	}
+	return n, nil
+}
+
+// codecRejects are the cases an HTTP codec refuses before a filter sees them, in Go's server
+// as in Envoy's.
+var codecRejects = map[string]bool{"invalid content-length": true}
+
+// raw sends a bodiless request with its headers exactly as the case has them.
+func raw(t *testing.T, base string, r *scenario.Request) *http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", r.Method, r.Path, r.Authority)
+	for _, kv := range r.Headers {
+		fmt.Fprintf(&b, "%s: %s\r\n", kv[0], kv[1])
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// TestScenarios runs the shared scenario table through the gateway with a real HTTP client:
+// the Portcullis filter in wasmhost, the upstream behind httputil.ReverseProxy.
+func TestScenarios(t *testing.T) {
+	e := start(t, "portcullis.wasm", wasmhost.Options{Workers: 2, PluginConfig: scenario.PluginConfig}, headersUpstream, gateway.Config{})
+	for i := range scenario.Cases {
+		c := &scenario.Cases[i]
+		t.Run(c.Name, func(t *testing.T) {
+			var body io.Reader
+			if chunks := c.Req.Chunks(); len(chunks) > 0 {
+				body = &chunked{chunks: chunks}
+			}
+			req, err := http.NewRequest(c.Req.Method, e.url+c.Req.Path, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = c.Req.Authority
+			for _, kv := range c.Req.Headers {
+				req.Header.Add(kv[0], kv[1])
+			}
+			var resp *http.Response
+			if req.Header.Get("Content-Length") != "" {
+				// Go's client writes its own Content-Length; these cases need the declared one.
+				resp = raw(t, e.url, &c.Req)
+			} else {
+				resp = do(t, req)
+			}
+			defer resp.Body.Close()
+			if codecRejects[c.Name] {
+				// Go's HTTP/1 server, like Envoy's codec, answers before any filter runs.
+				if resp.StatusCode != http.StatusBadRequest {
+					t.Fatalf("status %d, want the codec's 400", resp.StatusCode)
+				}
+				return
+			}
+			data, _ := io.ReadAll(resp.Body)
+			var o scenario.Outcome
+			if resp.Header.Get("X-Upstream") == "1" {
+				var got http.Header
+				if err := json.Unmarshal(data, &got); err != nil {
+					t.Fatalf("upstream answer %q: %v", data, err)
+				}
+				for name, values := range got {
+					for _, v := range values {
+						o.Upstream = append(o.Upstream, [2]string{strings.ToLower(name), v})
+					}
+				}
+			} else {
+				o.Status, o.Body = resp.StatusCode, data
+				for name, values := range resp.Header {
+					for _, v := range values {
+						o.Headers = append(o.Headers, [2]string{strings.ToLower(name), v})
+					}
+				}
+			}
+			if problems := c.Check(o); len(problems) > 0 {
+				t.Fatal(strings.Join(problems, "\n"))
+			}
+		})
+	}
+}

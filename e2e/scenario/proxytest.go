@@ -1,0 +1,52 @@
+package scenario
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+// RunEmulated sends req through the SDK's host emulator (native or with a compiled module) and
+// returns what the client or the upstream would see, and the filter's last action.
+func RunEmulated(host proxytest.HostEmulator, req *Request) (Outcome, types.Action) {
+	id := host.InitializeHttpContext()
+	chunks := req.Chunks()
+	action := host.CallOnRequestHeaders(id, req.HeaderPairs(), len(chunks) == 0)
+	for i, c := range chunks {
+		if host.GetSentLocalResponse(id) != nil {
+			break
+		}
+		action = host.CallOnRequestBody(id, c, i == len(chunks)-1)
+	}
+	var o Outcome
+	if r := host.GetSentLocalResponse(id); r != nil {
+		o = Outcome{Status: int(r.StatusCode), Body: r.Data, Headers: r.Headers}
+	} else {
+		o.Upstream = host.GetCurrentRequestHeaders(id)
+	}
+	host.CompleteHttpContext(id)
+	return o, action
+}
+
+// Normalized returns o with header names lower-cased, pseudo-headers dropped and pairs sorted,
+// so outcomes from different hosts compare with ==-style equality.
+func (o Outcome) Normalized() Outcome {
+	norm := func(hs [][2]string) [][2]string {
+		var out [][2]string
+		for _, kv := range hs {
+			if name := strings.ToLower(kv[0]); !strings.HasPrefix(name, ":") {
+				out = append(out, [2]string{name, kv[1]})
+			}
+		}
+		slices.SortFunc(out, func(a, b [2]string) int {
+			if c := strings.Compare(a[0], b[0]); c != 0 {
+				return c
+			}
+			return strings.Compare(a[1], b[1])
+		})
+		return out
+	}
+	return Outcome{Status: o.Status, Body: o.Body, Headers: norm(o.Headers), Upstream: norm(o.Upstream)}
+}

@@ -1,0 +1,158 @@
+// Package scenario is the table of filter scenarios that every leg runs: the engine natively,
+// the filter natively under the SDK's host emulator, the compiled .wasm under that emulator,
+// and the compiled .wasm behind the local gateway with a real HTTP client. One table keeps the
+// legs honest: a decision that differs between them is a bug in the leg, not in the table.
+package scenario
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// Test keys. They are fixtures for this table only and protect nothing.
+const (
+	KeyFull     = "pcs_test_full_access_000000000001"
+	KeyBuilds   = "pcs_test_builds_only_00000000002"
+	KeyInactive = "pcs_test_inactive_000000000000003"
+	KeyExpired  = "pcs_test_expired_0000000000000004"
+	KeyUnknown  = "pcs_test_unknown_0000000000000005"
+)
+
+func hash(k string) string {
+	sum := sha256.Sum256([]byte(k))
+	return hex.EncodeToString(sum[:])
+}
+
+// Policy is the policy document the scenarios run against.
+var Policy = fmt.Sprintf(`{
+  "version": 1,
+  "default_action": "deny",
+  "routes": [
+    {"name": "health", "match": {"path_prefix": "/healthz", "methods": ["GET"]}, "auth": {"type": "none"}},
+    {"name": "public", "match": {"path_prefix": "/public/"}, "auth": {"type": "none"}},
+    {"name": "api", "match": {"hosts": ["api.example.com", "*.api.example.com"], "path_prefix": "/v1"},
+     "auth": {"type": "api_key"}, "hide_credentials": true,
+     "limits": {"max_header_count": 20, "max_header_bytes": 4096, "max_header_value_bytes": 1024, "max_body_bytes": 1024}},
+    {"name": "admin", "match": {"hosts": ["admin.example.com"], "path_prefix": "/"}, "auth": {"type": "api_key"}}
+  ],
+  "keys": [
+    {"id": "k-full", "name": "Full Access", "sha256": %q},
+    {"id": "k-builds", "name": "Builds", "sha256": %q, "allowed_paths": ["/v1/builds"], "permissions": ["builds:read"]},
+    {"id": "k-inactive", "sha256": %q, "active": false},
+    {"id": "k-expired", "sha256": %q, "expires_at": "2020-01-01T00:00:00Z"}
+  ]
+}`, hash(KeyFull), hash(KeyBuilds), hash(KeyInactive), hash(KeyExpired))
+
+// PluginConfig is the filter's plugin configuration holding Policy inline.
+var PluginConfig = []byte(`{"policy": ` + Policy + `}`)
+
+// Request is one request as a client sends it.
+type Request struct {
+	Method    string
+	Authority string
+	Path      string
+	Headers   [][2]string // regular headers, lower-case names
+	// Body is sent in BodyChunks equal chunks (at least one) without a content-length header
+	// unless Headers has one, so the filter must count the streamed body.
+	Body       []byte
+	BodyChunks int
+}
+
+// Want is what the client and the upstream observe.
+type Want struct {
+	// Status is the local reply's status, or 0 when the request must reach the upstream.
+	Status int
+	Code   string
+	// Headers the local reply must carry.
+	Headers [][2]string
+	// Upstream headers the upstream must see with these exact values (allowed requests).
+	Upstream [][2]string
+	// Absent headers the upstream must not see.
+	Absent []string
+}
+
+// Case is one scenario.
+type Case struct {
+	Name string
+	Req  Request
+	Want Want
+}
+
+func get(authority, path string, headers ...[2]string) Request {
+	return Request{Method: "GET", Authority: authority, Path: path, Headers: headers}
+}
+
+func h(name, value string) [2]string { return [2]string{name, value} }
+
+func many(n int) [][2]string {
+	out := make([][2]string, n)
+	for i := range out {
+		out[i] = h(fmt.Sprintf("x-extra-%d", i), "v")
+	}
+	return out
+}
+
+const api = "api.example.com"
+
+var bearerRealm = [][2]string{{"www-authenticate", `Bearer realm="portcullis"`}}
+
+// identity is what the upstream sees for k-full on the api route (credential hidden).
+var identity = Want{
+	Upstream: [][2]string{{"x-portcullis-key-id", "k-full"}, {"x-portcullis-key-name", "Full Access"}},
+	Absent:   []string{"x-api-key", "authorization"},
+}
+
+// Cases is the scenario table.
+var Cases = []Case{
+	{"public route needs no key", get("any.host", "/healthz"), Want{Absent: []string{"x-portcullis-key-id"}}},
+	{"query is ignored by route match", get("any.host", "/healthz?verbose=1"), Want{}},
+	{"method outside the route is unmatched", Request{Method: "POST", Authority: "x", Path: "/healthz"}, Want{Status: 403, Code: "no_route"}},
+	{"unknown host falls to the default deny", get("other.example.org", "/v1/x", h("x-api-key", KeyFull)), Want{Status: 403, Code: "no_route"}},
+	{"missing key", get(api, "/v1/builds"), Want{Status: 401, Code: "missing_credentials", Headers: bearerRealm}},
+	{"x-api-key accepted", get(api, "/v1/builds", h("x-api-key", KeyFull)), identity},
+	{"bearer scheme is case-insensitive", get(api, "/v1/builds", h("authorization", "bEaReR "+KeyFull)), identity},
+	{"wildcard host", get("eu.api.example.com", "/v1/x", h("x-api-key", KeyFull)), identity},
+	{"host with port and upper case", get("API.Example.COM:8443", "/v1/x", h("x-api-key", KeyFull)), identity},
+	{"credential kept when hide_credentials is off", get("admin.example.com", "/users", h("x-api-key", KeyFull)),
+		Want{Upstream: [][2]string{{"x-api-key", KeyFull}, {"x-portcullis-key-id", "k-full"}}}},
+	{"unknown key", get(api, "/v1/x", h("x-api-key", KeyUnknown)), Want{Status: 401, Code: "invalid_credentials"}},
+	{"inactive key", get(api, "/v1/x", h("x-api-key", KeyInactive)), Want{Status: 401, Code: "invalid_credentials"}},
+	{"expired key", get(api, "/v1/x", h("authorization", "Bearer "+KeyExpired)), Want{Status: 401, Code: "invalid_credentials"}},
+	{"empty bearer token", get(api, "/v1/x", h("authorization", "Bearer ")), Want{Status: 401, Code: "invalid_credentials"}},
+	{"basic auth is not a key", get(api, "/v1/x", h("authorization", "Basic dXNlcjpwdw==")), Want{Status: 401, Code: "unsupported_auth_scheme"}},
+	{"both credential headers", get(api, "/v1/x", h("authorization", "Bearer "+KeyFull), h("x-api-key", KeyFull)), Want{Status: 400, Code: "ambiguous_credentials"}},
+	{"repeated x-api-key", get(api, "/v1/x", h("x-api-key", KeyUnknown), h("x-api-key", KeyFull)), Want{Status: 400, Code: "duplicate_credentials"}},
+	{"authorization folded by the proxy", get(api, "/v1/x", h("authorization", "Bearer "+KeyUnknown+", Bearer "+KeyFull)), Want{Status: 400, Code: "duplicate_credentials"}},
+	{"repeated authorization", get(api, "/v1/x", h("authorization", "Bearer "+KeyFull), h("authorization", "Bearer "+KeyFull)), Want{Status: 400, Code: "duplicate_credentials"}},
+	{"key inside its allowed paths", get(api, "/v1/builds/42", h("x-api-key", KeyBuilds)), Want{Upstream: [][2]string{{"x-portcullis-key-id", "k-builds"}}}},
+	{"key outside its allowed paths", get(api, "/v1/users", h("x-api-key", KeyBuilds)), Want{Status: 403, Code: "path_not_allowed"}},
+	{"allowed paths match whole segments", get(api, "/v1/buildsx", h("x-api-key", KeyBuilds)), Want{Status: 403, Code: "path_not_allowed"}},
+	{"spoofed identity removed on a public route", get("x", "/public/a", h("x-portcullis-key-id", "k-full"), h("X-Portcullis-Anything", "1")),
+		Want{Absent: []string{"x-portcullis-key-id", "x-portcullis-anything"}}},
+	{"spoofed identity grants nothing", get(api, "/v1/x", h("x-portcullis-key-id", "admin"), h("x-api-key", KeyBuilds)),
+		Want{Status: 403, Code: "path_not_allowed"}},
+	{"spoofed identity replaced with the real one", get(api, "/v1/builds", h("x-portcullis-key-id", "admin"), h("x-portcullis-key-name", "evil"), h("x-api-key", KeyBuilds)),
+		Want{Upstream: [][2]string{{"x-portcullis-key-id", "k-builds"}, {"x-portcullis-key-name", "Builds"}}}},
+	{"too many headers", get(api, "/v1/x", append(many(20), h("x-api-key", KeyFull))...), Want{Status: 431, Code: "too_many_headers"}},
+	{"header value too large", get(api, "/v1/x", h("x-api-key", KeyFull), h("x-big", strings.Repeat("a", 1025))), Want{Status: 431, Code: "header_value_too_large"}},
+	{"headers too large", get(api, "/v1/x", h("x-api-key", KeyFull), h("x-a", strings.Repeat("a", 1000)), h("x-b", strings.Repeat("b", 1000)),
+		h("x-c", strings.Repeat("c", 1000)), h("x-d", strings.Repeat("d", 1000)), h("x-e", strings.Repeat("e", 1000))), Want{Status: 431, Code: "headers_too_large"}},
+	{"declared body too large", Request{Method: "POST", Authority: api, Path: "/v1/upload", Headers: [][2]string{h("x-api-key", KeyFull), h("content-length", "2048")}},
+		Want{Status: 413, Code: "body_too_large"}},
+	{"invalid content-length", Request{Method: "POST", Authority: api, Path: "/v1/upload", Headers: [][2]string{h("x-api-key", KeyFull), h("content-length", "12abc")}},
+		Want{Status: 400, Code: "invalid_content_length"}},
+	{"streamed body too large", Request{Method: "POST", Authority: api, Path: "/v1/upload", Headers: [][2]string{h("x-api-key", KeyFull)},
+		Body: []byte(strings.Repeat("z", 1800)), BodyChunks: 3}, Want{Status: 413, Code: "body_too_large"}},
+	{"streamed body within the limit", Request{Method: "POST", Authority: api, Path: "/v1/upload", Headers: [][2]string{h("x-api-key", KeyFull)},
+		Body: []byte(strings.Repeat("z", 1000)), BodyChunks: 4}, identity},
+	{"dot-dot traversal", get(api, "/v1/../admin", h("x-api-key", KeyFull)), Want{Status: 400, Code: "invalid_path"}},
+	{"encoded traversal", get(api, "/v1/%2e%2E/admin", h("x-api-key", KeyFull)), Want{Status: 400, Code: "invalid_path"}},
+	{"encoded slash", get(api, "/v1%2fadmin", h("x-api-key", KeyFull)), Want{Status: 400, Code: "invalid_path"}},
+	{"encoded backslash", get(api, "/v1/a%5cb", h("x-api-key", KeyFull)), Want{Status: 400, Code: "invalid_path"}},
+	{"encoded NUL", get(api, "/v1/a%00", h("x-api-key", KeyFull)), Want{Status: 400, Code: "invalid_path"}},
+	{"encoded unreserved character", get("x", "/%70ublic/a"), Want{Status: 400, Code: "invalid_path"}},
+	{"empty segment", get("x", "//public/a"), Want{Status: 400, Code: "invalid_path"}},
+	{"encoded space is fine", get("x", "/public/a%20b"), Want{}},
+}

@@ -1,0 +1,370 @@
+// Package stack runs all of Portcullis in one process: the control server on its store, the
+// compiled filter in worker VMs on e2e/wasmhost polling it, and the gateway in front of an
+// upstream (the built-in echo unless one is given). `make run` starts one for people to try;
+// the control-plane end-to-end tests start one per test on loopback ports.
+//
+// The filter is configured exactly as it would be in Envoy: a control section naming the
+// control cluster, the data-plane token and the snapshot public key, and no inline policy, so
+// every policy it enforces arrived as a signed snapshot.
+package stack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/portcullis/portcullis/control/auth"
+	"github.com/portcullis/portcullis/control/server"
+	"github.com/portcullis/portcullis/e2e/gateway"
+	"github.com/portcullis/portcullis/e2e/wasmhost"
+	"github.com/portcullis/portcullis/shared/snapshot"
+)
+
+// ControlCluster is the cluster name the filter polls, mapped to the control server's address.
+const ControlCluster = "portcullis-control"
+
+// drain is how long requests in flight may take to finish when the stack stops.
+const drain = 10 * time.Second
+
+// Config configures a Stack. Addresses default to 127.0.0.1 with a free port.
+type Config struct {
+	// Module is the compiled filter (build/portcullis.wasm).
+	Module []byte
+	// Control configures the control server: its store (DataPath or DatabaseURL), bootstrap
+	// tokens, initial policy, address. A missing data-plane token is generated for this run.
+	Control server.Config
+	// GatewayAddr and AdminAddr are where the gateway and its metrics listen.
+	GatewayAddr, AdminAddr string
+	// Upstream receives allowed requests; nil starts the echo upstream on a free port.
+	Upstream *url.URL
+	// Workers is the number of filter VMs; 0 means GOMAXPROCS.
+	Workers int
+	// PollInterval spaces the filter's polls after an error or "not modified" (default 200ms);
+	// WaitSeconds is how long the control server holds a poll open (default 25).
+	PollInterval time.Duration
+	WaitSeconds  int
+	// CompilationCacheDir keeps wazero's compiled filter between starts (empty: no cache).
+	CompilationCacheDir string
+	// ControlVia, when set, maps the control server's base URL to the URL the filter polls,
+	// so a test can put a proxy in between. The server keeps its address across restarts.
+	ControlVia func(controlURL string) string
+	// ReadyTimeout bounds the wait for every VM to apply the first snapshot (default 30s).
+	ReadyTimeout time.Duration
+	// Logger receives the control server's and the gateway's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Stack is a running control server, filter host and gateway.
+type Stack struct {
+	cfg     Config
+	host    *wasmhost.Host
+	cancel  context.CancelFunc
+	serving sync.WaitGroup
+	errs    chan error
+
+	gatewayURL, adminURL, upstreamURL string
+
+	mu            sync.Mutex
+	control       *server.Server
+	controlCancel context.CancelFunc
+	controlAddr   string
+	publicKey     string
+}
+
+// Start starts the control server, then the filter host configured to poll it, waits until
+// every VM has applied the first snapshot, then starts serving. On error nothing is left
+// running.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	cfg = withDefaults(cfg)
+	if len(cfg.Module) == 0 {
+		return nil, errors.New("stack: no filter module")
+	}
+	if cfg.Control.DataplaneToken == "" {
+		if cfg.Control.DataplaneToken, err = auth.NewSecret(rand.Reader, auth.DataplanePrefix); err != nil {
+			return nil, err
+		}
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s := &Stack{cfg: cfg, cancel: cancel, errs: make(chan error, 4)}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := s.StartControl(ctx); err != nil {
+		return nil, err
+	}
+
+	var lns []net.Listener
+	listen := func(addr string) (net.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("stack: listening on %s: %w", addr, err)
+		}
+		lns = append(lns, ln)
+		return ln, nil
+	}
+	defer func() {
+		if err != nil {
+			for _, ln := range lns {
+				ln.Close()
+			}
+		}
+	}()
+	upstream := cfg.Upstream
+	if upstream == nil {
+		ln, err := listen("127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		s.serve(runCtx, ln, gateway.Echo())
+		upstream = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	}
+	s.upstreamURL = upstream.String()
+	gwLn, err := listen(cfg.GatewayAddr)
+	if err != nil {
+		return nil, err
+	}
+	adminLn, err := listen(cfg.AdminAddr)
+	if err != nil {
+		return nil, err
+	}
+
+	pluginConfig, err := s.PluginConfig()
+	if err != nil {
+		return nil, err
+	}
+	s.host, err = wasmhost.New(ctx, cfg.Module, wasmhost.Options{
+		Workers:      cfg.Workers,
+		PluginConfig: pluginConfig,
+		PluginName:   "portcullis", RootID: "portcullis", VMID: "portcullis",
+		Clusters:            map[string]string{ControlCluster: s.clusterURL()},
+		Logger:              cfg.Logger,
+		CompilationCacheDir: cfg.CompilationCacheDir,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stack: starting the filter: %w", err)
+	}
+	if err := s.WaitApplied(ctx, len(s.host.VMs()), cfg.ReadyTimeout); err != nil {
+		return nil, fmt.Errorf("stack: the filter did not apply the first snapshot: %w", err)
+	}
+	gw, err := gateway.New(gateway.Config{Host: s.host, Upstream: upstream, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	s.serve(runCtx, gwLn, gw)
+	s.serve(runCtx, adminLn, gateway.Admin(s.host))
+	s.gatewayURL = "http://" + gwLn.Addr().String()
+	s.adminURL = "http://" + adminLn.Addr().String()
+	return s, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Control.Addr == "" {
+		cfg.Control.Addr = "127.0.0.1:0"
+	}
+	if cfg.GatewayAddr == "" {
+		cfg.GatewayAddr = "127.0.0.1:0"
+	}
+	if cfg.AdminAddr == "" {
+		cfg.AdminAddr = "127.0.0.1:0"
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 200 * time.Millisecond
+	}
+	if cfg.WaitSeconds <= 0 {
+		cfg.WaitSeconds = snapshot.DefaultWait
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Control.Logger == nil {
+		cfg.Control.Logger = cfg.Logger
+	}
+	return cfg
+}
+
+func (s *Stack) serve(ctx context.Context, ln net.Listener, h http.Handler) {
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		if err := gateway.Serve(ctx, ln, h, drain, s.cfg.Logger); err != nil {
+			s.errs <- err
+		}
+	}()
+}
+
+// PluginConfig is the filter's plugin configuration: what envoy.yaml would carry.
+func (s *Stack) PluginConfig() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.publicKey == "" {
+		return nil, errors.New("stack: the control server has not started")
+	}
+	type obj = map[string]any
+	return json.Marshal(obj{"control": obj{
+		"cluster":          ControlCluster,
+		"token":            s.cfg.Control.DataplaneToken,
+		"public_key":       s.publicKey,
+		"poll_interval_ms": s.cfg.PollInterval.Milliseconds(),
+		"wait_seconds":     s.cfg.WaitSeconds,
+	}})
+}
+
+// clusterURL is where the filter polls: the control server, or what ControlVia puts before it.
+func (s *Stack) clusterURL() string {
+	u := "http://" + s.controlAddr
+	if s.cfg.ControlVia != nil {
+		u = s.cfg.ControlVia(u)
+	}
+	return u
+}
+
+// StartControl starts the control server; after StopControl it starts again on the same
+// address and store, as an operator restarting it would.
+func (s *Stack) StartControl(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.control != nil {
+		return errors.New("stack: the control server is running")
+	}
+	cfg := s.cfg.Control
+	if s.controlAddr != "" {
+		cfg.Addr = s.controlAddr
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.Start(cctx, cfg)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("stack: control server: %w", err)
+	}
+	key := snapshot.FormatPublicKey(srv.PublicKey())
+	if s.publicKey != "" && key != s.publicKey {
+		cancel()
+		srv.Wait()
+		return errors.New("stack: the control server came back with another signing key")
+	}
+	s.control, s.controlCancel, s.controlAddr, s.publicKey = srv, cancel, srv.Addr(), key
+	return nil
+}
+
+// StopControl stops the control server and waits until it has shut down. The filter keeps
+// enforcing what it last applied.
+func (s *Stack) StopControl() error {
+	s.mu.Lock()
+	srv, cancel := s.control, s.controlCancel
+	s.control, s.controlCancel = nil, nil
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	cancel()
+	return srv.Wait()
+}
+
+// WaitApplied waits until the filter's VMs have applied n snapshots in all (each VM applies
+// each version it sees once), so Applied()+len(VMs) is "every VM applied the next version".
+func (s *Stack) WaitApplied(ctx context.Context, n int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		if s.Applied() >= int64(n) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d snapshot applications after %v", s.Applied(), n, timeout)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// Applied is the number of snapshot applications so far, summed over the VMs.
+func (s *Stack) Applied() int64 {
+	m, _ := s.host.Metric("portcullis_snapshots_applied")
+	return m.Value
+}
+
+// Host is the filter host, for metrics and VM state.
+func (s *Stack) Host() *wasmhost.Host { return s.host }
+
+// GatewayURL, AdminURL, ControlURL and UpstreamURL are the base URLs of the parts.
+func (s *Stack) GatewayURL() string  { return s.gatewayURL }
+func (s *Stack) AdminURL() string    { return s.adminURL }
+func (s *Stack) UpstreamURL() string { return s.upstreamURL }
+func (s *Stack) ControlURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return "http://" + s.controlAddr
+}
+
+// PublicKey is the snapshot public key, base64.
+func (s *Stack) PublicKey() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.publicKey
+}
+
+// Errors reports a server of the stack that stopped serving on its own.
+func (s *Stack) Errors() <-chan error { return s.errs }
+
+// Close stops serving (letting requests in flight finish), the filter host and the control
+// server.
+func (s *Stack) Close() error {
+	s.cancel()
+	s.serving.Wait()
+	var err error
+	if s.host != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), drain)
+		err = s.host.Close(ctx)
+		cancel()
+	}
+	return errors.Join(err, s.StopControl())
+}
+
+// WaitStatus sends the request (pseudo-headers and headers, no body) through the filter until
+// every VM has answered it with want (200 meaning "let through to the upstream"), so the
+// caller knows a change has reached all workers. A VM that answers otherwise after having
+// answered want is waited for again. Allowed probes count as uses of the key they carry.
+func (s *Stack) WaitStatus(ctx context.Context, headers [][2]string, want int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	vms := len(s.host.VMs())
+	ok := make(map[int]bool, vms)
+	last := 0
+	for len(ok) < vms {
+		st := s.host.NewStream(wasmhost.StreamInfo{})
+		r := st.RequestHeaders(headers, true)
+		vm := st.VM()
+		st.Done()
+		last = http.StatusOK
+		switch r.Action {
+		case wasmhost.LocalResponse:
+			last = r.Local.Status
+		case wasmhost.Reset, wasmhost.Pause:
+			last = 0
+		}
+		if last == want {
+			ok[vm] = true
+			continue
+		}
+		delete(ok, vm)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d VMs answer %d (last answer %d) after %v", len(ok), vms, want, last, timeout)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package stack_test
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/e2e/stack"
+	"github.com/portcullis/portcullis/shared/snapshot"
+)
+
+// tamperer sits between the filter and the control server and, depending on its mode, changes
+// the snapshots on the way, as an attacker on the network (or a broken cache) could.
+type tamperer struct {
+	mu      sync.Mutex
+	mode    string
+	first   recorded // the first snapshot that went through: an old, validly signed one
+	foreign ed25519.PrivateKey
+}
+
+type recorded struct {
+	body []byte
+	sig  string
+}
+
+func (tp *tamperer) setMode(m string) {
+	tp.mu.Lock()
+	tp.mode = m
+	tp.mu.Unlock()
+}
+
+// handler proxies to target and rewrites snapshot answers.
+func (tp *tamperer) handler(target string) http.Handler {
+	u, _ := url.Parse(target)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ModifyResponse = func(r *http.Response) error {
+		if r.StatusCode != http.StatusOK {
+			return nil
+		}
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return err
+		}
+		tp.mu.Lock()
+		sig := r.Header.Get(snapshot.SignatureHeader)
+		if tp.first.body == nil {
+			tp.first = recorded{body, sig}
+		}
+		switch tp.mode {
+		case "flip": // one byte of the signed payload changed
+			body = bytes.Replace(body, []byte(`"everything"`), []byte(`"everythinG"`), 1)
+		case "foreign": // a payload signed by somebody else's key
+			r.Header.Set(snapshot.SignatureHeader, snapshot.Sign(tp.foreign, body))
+		case "unsigned":
+			r.Header.Del(snapshot.SignatureHeader)
+		case "replay": // an older snapshot, validly signed by the real server
+			body = tp.first.body
+			r.Header.Set(snapshot.SignatureHeader, tp.first.sig)
+		}
+		tp.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	return rp
+}
+
+// TestTamperedSnapshots: snapshots that were altered, signed with another key, unsigned or
+// older than the one in force are rejected, counted, and the policy in force stays; once the
+// channel is clean again the filter catches up.
+func TestTamperedSnapshots(t *testing.T) {
+	_, foreign, _ := ed25519.GenerateKey(nil)
+	tp := &tamperer{foreign: foreign}
+	var proxy *httptest.Server
+	t.Cleanup(func() {
+		if proxy != nil {
+			proxy.Close()
+		}
+	})
+	e := start(t, stores[0].cfg(t), func(c *stack.Config) {
+		c.ControlVia = func(target string) string {
+			proxy = httptest.NewServer(tp.handler(target))
+			return proxy.URL
+		}
+	})
+	old := e.createKey(t, "in force")
+	e.waitStatus(t, old.Key, http.StatusOK, time.Now(), publishLimit)
+
+	var blocked stack.CreatedKey
+	for i, mode := range []string{"flip", "foreign", "unsigned", "replay"} {
+		t.Run(mode, func(t *testing.T) {
+			tp.setMode(mode)
+			rejected := e.metric("portcullis_snapshots_rejected")
+			if i == 0 {
+				// A change made while the channel is tampered with never takes effect.
+				blocked = e.createKey(t, "blocked")
+			}
+			e.waitMetric(t, "portcullis_snapshots_rejected", rejected+workers, 5*time.Second)
+			e.expectSteady(t, old.Key, http.StatusOK)
+			e.expectSteady(t, blocked.Key, http.StatusUnauthorized)
+		})
+	}
+	tp.setMode("")
+	took := e.waitStatus(t, blocked.Key, http.StatusOK, time.Now(), publishLimit)
+	t.Logf("clean channel → caught up in %v", took)
+	e.expectSteady(t, old.Key, http.StatusOK)
+}

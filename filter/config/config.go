@@ -1,0 +1,133 @@
+// Package config parses the filter's plugin configuration: the JSON that Envoy passes as the
+// Wasm filter's `configuration`. It is pure Go (no proxy-wasm imports) so tools and tests, such
+// as the envoy.yaml check, can validate a configuration without a VM.
+package config
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+
+	"github.com/portcullis/portcullis/shared/policy"
+	"github.com/portcullis/portcullis/shared/strictjson"
+)
+
+// Config is a parsed plugin configuration.
+type Config struct {
+	// Policy is enforced from the first request on. With Control set it is the initial policy
+	// until the first snapshot arrives; it may then be omitted, and requests are refused with
+	// 503 until a snapshot has been applied.
+	Policy *policy.Document
+	// Control, when set, makes the filter poll the control server for signed snapshots.
+	Control *Control
+}
+
+// Control says where and how the filter fetches policy snapshots.
+type Control struct {
+	// Cluster is the Envoy cluster of the control server.
+	Cluster string
+	// Authority is the :authority of the poll request.
+	Authority string
+	// Token is the data-plane token (a secret: never logged).
+	Token string
+	// PublicKey verifies snapshot signatures.
+	PublicKey ed25519.PublicKey
+	// PollIntervalMillis is the tick period: how soon after one poll ends the next starts.
+	PollIntervalMillis int
+	// WaitSeconds is how long the server may hold a poll open (long poll).
+	WaitSeconds int
+	// TimeoutMillis bounds one poll; it must exceed WaitSeconds.
+	TimeoutMillis int
+}
+
+// Defaults for the control section.
+const (
+	DefaultAuthority          = "portcullis-control"
+	DefaultPollIntervalMillis = 200
+	DefaultWaitSeconds        = 25
+)
+
+// ErrEmpty is returned for an empty configuration: a security filter with nothing to enforce
+// must not start, because Envoy would then pass every request.
+var ErrEmpty = errors.New(`plugin configuration is empty: it must hold {"policy": {...}}`)
+
+// Parse decodes and validates a plugin configuration. Errors name the JSON path
+// (`policy.routes[0].auth: required`) and list every problem found.
+func Parse(data []byte) (Config, error) {
+	if len(data) == 0 {
+		return Config{}, ErrEmpty
+	}
+	var cfg Config
+	r := strictjson.NewReader(data)
+	isObject := r.Peek() == strictjson.Object
+	for k := range r.Object("") {
+		switch k {
+		case "policy":
+			cfg.Policy = policy.Read(r, k)
+		case "control":
+			cfg.Control = readControl(r, k)
+		default:
+			r.Unknown("", k)
+		}
+	}
+	if isObject && cfg.Policy == nil && cfg.Control == nil {
+		r.Errorf("policy", "required unless a control section is given")
+	}
+	if err := r.Finish(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func readControl(r *strictjson.Reader, path string) *Control {
+	c := &Control{Authority: DefaultAuthority, PollIntervalMillis: DefaultPollIntervalMillis, WaitSeconds: DefaultWaitSeconds}
+	timeoutSet := false
+	isObject := r.Peek() == strictjson.Object
+	for k := range r.Object(path) {
+		switch k {
+		case "cluster":
+			c.Cluster = r.String(path, k)
+		case "authority":
+			c.Authority = r.String(path, k)
+		case "token":
+			c.Token = r.String(path, k)
+		case "public_key":
+			if r.Peek() != strictjson.String {
+				r.String(path, k) // records the type error
+				break
+			}
+			key, err := base64.StdEncoding.DecodeString(r.String(path, k))
+			if err != nil || len(key) != ed25519.PublicKeySize {
+				r.FieldErrorf(path, k, "must be a base64 Ed25519 public key (32 bytes)")
+				break
+			}
+			c.PublicKey = key
+		case "poll_interval_ms":
+			c.PollIntervalMillis = int(r.PositiveInt(path, k, 60_000))
+		case "wait_seconds":
+			c.WaitSeconds = int(r.PositiveInt(path, k, 60))
+		case "timeout_ms":
+			timeoutSet = true
+			c.TimeoutMillis = int(r.PositiveInt(path, k, 120_000))
+		default:
+			r.Unknown(path, k)
+		}
+	}
+	if !isObject {
+		return c
+	}
+	for _, req := range []struct{ field, value string }{{"cluster", c.Cluster}, {"token", c.Token}, {"authority", c.Authority}} {
+		if req.value == "" {
+			r.FieldErrorf(path, req.field, "required")
+		}
+	}
+	if c.PublicKey == nil && !r.Failed() {
+		r.FieldErrorf(path, "public_key", "required: snapshots are accepted only with a valid signature")
+	}
+	if !timeoutSet {
+		c.TimeoutMillis = c.WaitSeconds*1000 + 5000
+	} else if c.TimeoutMillis > 0 && c.TimeoutMillis <= c.WaitSeconds*1000 {
+		r.FieldErrorf(path, "timeout_ms", "must exceed wait_seconds (%d s), or every long poll would time out", c.WaitSeconds)
+	}
+	return c
+}

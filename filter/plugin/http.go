@@ -1,0 +1,141 @@
+package plugin
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/portcullis/portcullis/shared/engine"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+// httpContext is one request. All per-request state lives here.
+type httpContext struct {
+	types.DefaultHttpContext
+	plugin *pluginContext
+	engine *engine.Engine
+
+	method, path string // for the denial log line
+	keyID        string // the authenticated key, for usage reporting
+	maxBody      int64
+	bodySeen     int64
+	denied       bool
+}
+
+// panicHook lets tests inject a panic inside a callback; nil in production builds.
+var panicHook func(headers [][2]string)
+
+func (h *httpContext) OnHttpRequestHeaders(_ int, _ bool) (action types.Action) {
+	defer h.recoverPanic("request headers", &action)
+	if h.engine == nil {
+		return h.reply(engine.Deny(engine.CodePolicyUnavailable)) // no policy yet: fail closed
+	}
+	headers, err := proxywasm.GetHttpRequestHeaders()
+	if err != nil {
+		proxywasm.LogErrorf("portcullis: reading request headers: %v", err)
+		return h.reply(engine.Deny(engine.CodeInternalError))
+	}
+	if panicHook != nil {
+		panicHook(headers)
+	}
+	req := engine.Request{Headers: headers, Now: time.Now()}
+	for _, kv := range headers {
+		switch kv[0] {
+		case ":method":
+			req.Method = kv[1]
+		case ":authority":
+			req.Authority = kv[1]
+		case ":path":
+			req.Path = kv[1]
+		}
+	}
+	h.method, h.path = req.Method, req.Path
+	d := h.engine.Decide(&req)
+	if !d.Allow {
+		return h.reply(d)
+	}
+	if err := applyEdits(&d); err != nil {
+		proxywasm.LogErrorf("portcullis: editing request headers: %v", err)
+		return h.reply(engine.Deny(engine.CodeInternalError))
+	}
+	h.maxBody, h.keyID = d.MaxBodyBytes, d.KeyID
+	return types.ActionContinue
+}
+
+// OnHttpRequestBody counts the streamed body: the declared content-length was checked with the
+// headers, but a chunked or lying client is only caught here. The filter never buffers, so each
+// call sees only the new chunk.
+func (h *httpContext) OnHttpRequestBody(bodySize int, _ bool) (action types.Action) {
+	defer h.recoverPanic("request body", &action)
+	if h.denied {
+		return types.ActionPause
+	}
+	h.bodySeen += int64(bodySize)
+	if h.bodySeen > h.maxBody {
+		return h.reply(engine.Deny(engine.CodeBodyTooLarge))
+	}
+	return types.ActionContinue
+}
+
+func (h *httpContext) OnHttpStreamDone() {
+	defer h.recoverPanic("stream done", nil)
+	if h.denied || h.plugin.metrics == nil {
+		return
+	}
+	h.plugin.metrics.allowed.Increment(1)
+	if h.keyID != "" && h.plugin.control != nil {
+		h.plugin.usage.add(h.keyID, 1)
+	}
+}
+
+func applyEdits(d *engine.Decision) error {
+	for _, name := range d.Remove {
+		if err := proxywasm.RemoveHttpRequestHeader(name); err != nil {
+			return err
+		}
+	}
+	for _, kv := range d.Set {
+		if err := proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reply sends a denial and stops the request. A failure to send is logged; the request stays
+// paused either way, never continued.
+func (h *httpContext) reply(d engine.Decision) types.Action {
+	h.denied = true
+	if err := proxywasm.SendHttpResponse(uint32(d.Status), d.Headers, d.Body, -1); err != nil {
+		proxywasm.LogErrorf("portcullis: sending the %d reply: %v", d.Status, err)
+	}
+	h.plugin.metrics.deny(d.Code)
+	// Concatenation, not fmt: this runs on every denial inside the VM, where fmt is slow.
+	proxywasm.LogInfo("portcullis: deny status=" + strconv.Itoa(d.Status) + " code=" + d.Code +
+		" route=" + d.Route + " method=" + h.method + " path=" + pathOnly(h.path))
+	return types.ActionPause
+}
+
+// recoverPanic turns a panic into a 500 for this request only, keeping the VM alive.
+func (h *httpContext) recoverPanic(where string, action *types.Action) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	proxywasm.LogCriticalf("portcullis: recovered from a panic in %s: %v", where, r)
+	if action != nil && !h.denied {
+		*action = h.reply(engine.Deny(engine.CodeInternalError))
+	} else if action != nil {
+		*action = types.ActionPause
+	}
+}
+
+// pathOnly drops the query and fragment, which may carry tokens, from a path before logging it.
+func pathOnly(p string) string {
+	for i := 0; i < len(p); i++ {
+		if p[i] == '?' || p[i] == '#' {
+			return p[:i]
+		}
+	}
+	return p
+}

@@ -1,0 +1,61 @@
+package plugin
+
+import (
+	"github.com/portcullis/portcullis/filter/config"
+	"github.com/portcullis/portcullis/shared/engine"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+type pluginContext struct {
+	types.DefaultPluginContext
+	engine  *engine.Engine // nil until a policy is known: requests then get 503
+	metrics *metrics
+
+	// Polling the control server (nil control: static mode).
+	control  *config.Control
+	version  uint64 // applied snapshot version; 0 for the inline policy
+	polling  bool
+	inflight map[string]uint64 // usage counts riding on the poll in flight
+	usage    usage
+}
+
+// OnPluginStart parses and compiles the configuration. Any problem fails the start, so Envoy
+// rejects the configuration instead of running a filter with nothing to enforce.
+func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
+	data, err := proxywasm.GetPluginConfiguration()
+	if err != nil && err != types.ErrorStatusNotFound {
+		proxywasm.LogCriticalf("portcullis: reading the plugin configuration: %v", err)
+		return types.OnPluginStartStatusFailed
+	}
+	cfg, err := config.Parse(data)
+	if err != nil {
+		proxywasm.LogCriticalf("portcullis: invalid plugin configuration: %v", err)
+		return types.OnPluginStartStatusFailed
+	}
+	p.metrics = defineMetrics()
+	if cfg.Policy != nil {
+		eng, err := engine.Compile(cfg.Policy)
+		if err != nil {
+			proxywasm.LogCriticalf("portcullis: invalid plugin configuration: %v", err)
+			return types.OnPluginStartStatusFailed
+		}
+		p.engine = eng
+		proxywasm.LogInfof("portcullis: started with %d routes and %d keys", eng.RouteCount(), eng.KeyCount())
+	}
+	if cfg.Control != nil {
+		p.control = cfg.Control
+		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(cfg.Control.PollIntervalMillis)); err != nil {
+			proxywasm.LogCriticalf("portcullis: setting the poll tick: %v", err)
+			return types.OnPluginStartStatusFailed
+		}
+		proxywasm.LogInfof("portcullis: polling cluster %q for policy snapshots", cfg.Control.Cluster)
+	}
+	return types.OnPluginStartStatusOK
+}
+
+// NewHttpContext binds the request to the policy current at its start, so a policy swap never
+// changes the rules halfway through a request.
+func (p *pluginContext) NewHttpContext(uint32) types.HttpContext {
+	return &httpContext{plugin: p, engine: p.engine}
+}

@@ -1,0 +1,222 @@
+package plugin
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/e2e/scenario"
+	"github.com/portcullis/portcullis/shared/policy"
+	"github.com/portcullis/portcullis/shared/snapshot"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+// The SDK's emulator cannot deliver http-call responses into a compiled module, so these tests
+// run natively here; the same behaviour runs against the compiled module in e2e/, through our
+// wazero host and a real control server.
+
+type signer struct {
+	pub  ed25519.PublicKey
+	priv ed25519.PrivateKey
+}
+
+func newSigner(t *testing.T) signer {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer{pub, priv}
+}
+
+func (s signer) config(withPolicy bool) []byte {
+	c := `{"control":{"cluster":"control","token":"dp-secret-token","public_key":"` + base64.StdEncoding.EncodeToString(s.pub) + `","wait_seconds":5}`
+	if withPolicy {
+		c += `,"policy":` + scenario.Policy
+	}
+	return []byte(c + `}`)
+}
+
+// snapshotReply builds a signed 200 answer holding doc at version.
+func (s signer) snapshotReply(t *testing.T, version uint64, doc string) ([][2]string, []byte) {
+	t.Helper()
+	d, err := policy.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := snapshot.Encode(version, time.Now(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, payload)}}, payload
+}
+
+// lastPoll ticks and returns the poll the filter dispatched.
+func lastPoll(t *testing.T, host proxytest.HostEmulator) proxytest.HttpCalloutAttribute {
+	t.Helper()
+	host.Tick()
+	calls := host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
+	if len(calls) == 0 {
+		t.Fatal("no poll dispatched on tick")
+	}
+	return calls[len(calls)-1]
+}
+
+func header(hs [][2]string, name string) string {
+	for _, kv := range hs {
+		if kv[0] == name {
+			return kv[1]
+		}
+	}
+	return ""
+}
+
+var apiReq = scenario.Request{Method: "GET", Authority: "api.example.com", Path: "/v1/x", Headers: [][2]string{{"x-api-key", scenario.KeyFull}}}
+
+func TestPollAppliesSignedSnapshot(t *testing.T) {
+	s := newSigner(t)
+	host, status := nativeLeg.start(t, s.config(false))
+	if status != types.OnPluginStartStatusOK {
+		t.Fatalf("start failed: %v", host.GetCriticalLogs())
+	}
+	if host.GetTickPeriod() != 200 {
+		t.Fatalf("tick period = %d, want the 200 ms default", host.GetTickPeriod())
+	}
+	if o, _ := send(host, &apiReq); o.Status != 503 || !strings.Contains(string(o.Body), "policy_unavailable") {
+		t.Fatalf("before any snapshot: %d %s, want 503 policy_unavailable", o.Status, o.Body)
+	}
+	poll := lastPoll(t, host)
+	if poll.Upstream != "control" || header(poll.Headers, ":path") != "/v1/snapshot?version=0&wait=5" ||
+		header(poll.Headers, "authorization") != "Bearer dp-secret-token" || header(poll.Headers, ":authority") != "portcullis-control" {
+		t.Fatalf("poll = %+v", poll)
+	}
+	// A second tick while the poll is in flight must not start another.
+	host.Tick()
+	if n := len(host.GetCalloutAttributesFromContext(proxytest.PluginContextID)); n != 1 {
+		t.Fatalf("%d polls in flight, want 1", n)
+	}
+	hs, body := s.snapshotReply(t, 7, scenario.Policy)
+	host.CallOnHttpCallResponse(poll.CalloutID, hs, nil, body)
+	if o, _ := send(host, &apiReq); o.Status != 0 {
+		t.Fatalf("after the snapshot: %d %s, want allowed", o.Status, o.Body)
+	}
+	if v, _ := host.GetGaugeMetric("portcullis_policy_version"); v != 7 {
+		t.Fatalf("policy version gauge = %d, want 7", v)
+	}
+	if n, _ := host.GetCounterMetric("portcullis_snapshots_applied"); n != 1 {
+		t.Fatalf("applied = %d, want 1", n)
+	}
+	// After an applied snapshot the next poll starts at once, without waiting for a tick, and
+	// asks for anything newer than 7.
+	// (The emulator lists every call dispatched so far.)
+	calls := host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
+	if len(calls) != 2 {
+		t.Fatalf("%d polls dispatched, want the answered one and one started at once", len(calls))
+	}
+	again := calls[1]
+	if p := header(again.Headers, ":path"); p != "/v1/snapshot?version=7&wait=5" {
+		t.Fatalf("next poll path = %q", p)
+	}
+	// It came back "not modified"; the poll after it, on the tick, reports the key's use.
+	host.CallOnHttpCallResponse(again.CalloutID, [][2]string{{":status", "304"}}, nil, nil)
+	next := lastPoll(t, host)
+	if u := header(next.Headers, "x-portcullis-usage"); u != "k-full=1" {
+		t.Fatalf("usage header = %q, want k-full=1", u)
+	}
+	for _, l := range append(host.GetInfoLogs(), host.GetWarnLogs()...) {
+		if strings.Contains(l, "dp-secret-token") {
+			t.Fatalf("token logged: %q", l)
+		}
+	}
+}
+
+func TestPollKeepsLastGoodPolicy(t *testing.T) {
+	s := newSigner(t)
+	other := newSigner(t)
+	revoked := strings.Replace(scenario.Policy, `"id": "k-full", "name": "Full Access"`, `"id": "k-full", "name": "Full Access", "active": false`, 1)
+	tests := []struct {
+		name    string
+		reply   func(t *testing.T) ([][2]string, []byte)
+		counter string
+	}{
+		{"tampered body", func(t *testing.T) ([][2]string, []byte) {
+			hs, body := s.snapshotReply(t, 9, revoked)
+			return hs, []byte(strings.Replace(string(body), `"version":9`, `"version":10`, 1))
+		}, "portcullis_snapshots_rejected"},
+		{"signed by another key", func(t *testing.T) ([][2]string, []byte) { return other.snapshotReply(t, 9, revoked) }, "portcullis_snapshots_rejected"},
+		{"no signature", func(t *testing.T) ([][2]string, []byte) {
+			_, body := s.snapshotReply(t, 9, revoked)
+			return [][2]string{{":status", "200"}}, body
+		}, "portcullis_snapshots_rejected"},
+		{"older version", func(t *testing.T) ([][2]string, []byte) { return s.snapshotReply(t, 2, revoked) }, "portcullis_snapshots_rejected"},
+		{"same version", func(t *testing.T) ([][2]string, []byte) { return s.snapshotReply(t, 5, revoked) }, "portcullis_snapshots_rejected"},
+		{"signed garbage", func(t *testing.T) ([][2]string, []byte) {
+			body := []byte(`{"version":9,"policy":{"version":1,"routes":"nope"}}`)
+			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}}, body
+		}, "portcullis_snapshots_rejected"},
+		{"server error", func(t *testing.T) ([][2]string, []byte) { return [][2]string{{":status", "500"}}, []byte("oops") }, "portcullis_poll_failures"},
+		{"unreachable", func(t *testing.T) ([][2]string, []byte) { return nil, nil }, "portcullis_poll_failures"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			host, _ := nativeLeg.start(t, s.config(true))
+			hs, body := s.snapshotReply(t, 5, scenario.Policy)
+			host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, hs, nil, body)
+
+			hs, body = tt.reply(t)
+			host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, hs, nil, body)
+			if n, _ := host.GetCounterMetric(tt.counter); n != 1 {
+				t.Fatalf("%s = %d, want 1", tt.counter, n)
+			}
+			if v, _ := host.GetGaugeMetric("portcullis_policy_version"); v != 5 {
+				t.Fatalf("policy version = %d, want 5 kept", v)
+			}
+			if o, _ := send(host, &apiReq); o.Status != 0 {
+				t.Fatalf("the last good policy was not kept: %d %s", o.Status, o.Body)
+			}
+		})
+	}
+}
+
+func TestUsageSurvivesFailedPoll(t *testing.T) {
+	s := newSigner(t)
+	host, _ := nativeLeg.start(t, s.config(true))
+	send(host, &apiReq)
+	send(host, &apiReq)
+	first := lastPoll(t, host)
+	if u := header(first.Headers, "x-portcullis-usage"); u != "k-full=2" {
+		t.Fatalf("usage = %q, want k-full=2", u)
+	}
+	host.CallOnHttpCallResponse(first.CalloutID, nil, nil, nil) // unreachable
+	send(host, &apiReq)
+	if u := header(lastPoll(t, host).Headers, "x-portcullis-usage"); u != "k-full=3" {
+		t.Fatalf("after a failed poll usage = %q, want k-full=3", u)
+	}
+}
+
+func TestUsageHeaderIsBounded(t *testing.T) {
+	var u usage
+	for i := 0; i < 2000; i++ {
+		u.add("key-with-a-long-identifier-"+strconv.Itoa(i), 1)
+	}
+	total := 0
+	for polls := 0; ; polls++ {
+		h, taken := u.take()
+		if h == "" {
+			break
+		}
+		if len(h) > maxUsageHeader {
+			t.Fatalf("header of %d bytes", len(h))
+		}
+		total += len(taken)
+		if polls > 100 {
+			t.Fatal("usage never drains")
+		}
+	}
+	if total != 2000 {
+		t.Fatalf("reported %d keys, want 2000", total)
+	}
+}

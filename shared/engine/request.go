@@ -1,0 +1,39 @@
+package engine
+
+import "time"
+
+// Request is the part of an HTTP request the engine looks at.
+type Request struct {
+	Method    string
+	Authority string // the :authority (Host) header, possibly with a port
+	Path      string // the :path pseudo-header: path, query and fragment as received
+	// Headers holds every regular header in order with lower-case names; a repeated header
+	// appears once per occurrence. Pseudo-headers may be included and are ignored.
+	Headers [][2]string
+	Now     time.Time
+}
+
+// Decision is the outcome for one request.
+type Decision struct {
+	Allow bool
+
+	// For a denial: the status, the JSON body and the response headers (content-type included).
+	Status  int
+	Code    string // machine-readable reason, also the metrics label
+	Body    []byte
+	Headers [][2]string
+
+	// For an allowed request: request headers to remove and then to set before forwarding.
+	Remove []string
+	Set    [][2]string
+
+	// Route is the name of the matched route ("" when none matched).
+	Route string
+	// KeyID is the authenticated key's id ("" for unauthenticated routes).
+	KeyID string
+	// MaxBodyBytes is the body limit the caller enforces on the streamed body of an allowed
+	// request.
+	MaxBodyBytes int64
+	// Check names the pipeline stage that decided (for logs and dry-run explanations).
+	Check string
+}

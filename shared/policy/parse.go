@@ -1,0 +1,205 @@
+package policy
+
+import (
+	"errors"
+
+	"github.com/portcullis/portcullis/shared/strictjson"
+)
+
+// Bounds on a document's size, so a hostile or broken document cannot exhaust the filter's VM.
+const (
+	MaxRoutes = 10_000
+	MaxKeys   = 1_000_000
+)
+
+// ErrEmpty is returned for an empty document: there is no safe meaning to give it.
+var ErrEmpty = errors.New("policy document is empty")
+
+// Parse decodes and validates a policy document. The error, if any, is *strictjson.Errors (or a
+// *strictjson.SyntaxError for malformed JSON) listing every problem with its JSON path.
+func Parse(data []byte) (*Document, error) {
+	if len(data) == 0 {
+		return nil, ErrEmpty
+	}
+	r := strictjson.NewReader(data)
+	doc := Read(r, "")
+	if err := r.Finish(); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// Read decodes a policy document that is part of a larger JSON document (the filter's plugin
+// configuration, a snapshot) from r, with path prefixing every error, and validates it. Errors
+// stay in r; the result is meaningful only when r.Finish reports none.
+func Read(r *strictjson.Reader, path string) *Document {
+	doc := readDocument(r, path)
+	if !r.Failed() && !r.Stopped() {
+		validateDocument(&r.Decoder, doc, path)
+	}
+	return doc
+}
+
+func readDocument(r *strictjson.Reader, path string) *Document {
+	doc := &Document{DefaultAction: ActionDeny, DefaultLimits: DefaultLimitsValue()}
+	isObject := r.Peek() == strictjson.Object
+	sawVersion := false
+	for k := range r.Object(path) {
+		switch k {
+		case "version":
+			sawVersion = true
+			if n, ok := r.Int(path, k); ok && n != Version {
+				r.FieldErrorf(path, k, "must be %d (this filter understands policy version %d)", Version, Version)
+			}
+			doc.Version = Version
+		case "default_action":
+			isString := r.Peek() == strictjson.String
+			switch a := Action(r.String(path, k)); a {
+			case ActionDeny, ActionAllow:
+				doc.DefaultAction = a
+			default:
+				if isString {
+					r.FieldErrorf(path, k, `must be "deny" or "allow"`)
+				}
+			}
+		case "default_limits":
+			readLimits(r, strictjson.Join(path, k), &doc.DefaultLimits)
+		case "routes":
+			rp := strictjson.Join(path, k)
+			for i := range r.Array(path, k) {
+				if i >= MaxRoutes {
+					r.FieldErrorf(path, k, "has more than %d routes", MaxRoutes)
+					r.Skip()
+					continue
+				}
+				doc.Routes = append(doc.Routes, Route{})
+				readRoute(r, strictjson.Index(rp, i), &doc.Routes[i])
+			}
+		case "keys":
+			kp := strictjson.Join(path, k)
+			for i := range r.Array(path, k) {
+				if i >= MaxKeys {
+					r.FieldErrorf(path, k, "has more than %d keys", MaxKeys)
+					r.Skip()
+					continue
+				}
+				doc.Keys = append(doc.Keys, Key{})
+				readKey(r, strictjson.Index(kp, i), &doc.Keys[i])
+			}
+		default:
+			r.Unknown(path, k)
+		}
+	}
+	if isObject && !sawVersion {
+		r.FieldErrorf(path, "version", "required (set it to %d)", Version)
+	}
+	return doc
+}
+
+func readRoute(r *strictjson.Reader, path string, rt *Route) {
+	rt.Match.PathPrefix = "/"
+	rt.Limits = DefaultLimitsValue()
+	isObject := r.Peek() == strictjson.Object
+	sawAuth := false
+	for k := range r.Object(path) {
+		switch k {
+		case "name":
+			rt.Name = r.String(path, k)
+		case "match":
+			readMatch(r, strictjson.Join(path, k), &rt.Match)
+		case "auth":
+			sawAuth = true
+			readAuth(r, strictjson.Join(path, k), &rt.Auth)
+		case "hide_credentials":
+			rt.HideCredentials = r.Bool(path, k)
+		case "limits":
+			readLimits(r, strictjson.Join(path, k), &rt.Limits)
+		default:
+			r.Unknown(path, k)
+		}
+	}
+	if isObject && !sawAuth {
+		// No implicit "none": a route without auth would silently open the upstream.
+		r.FieldErrorf(path, "auth", `required (use {"type": "none"} for a public route)`)
+	}
+}
+
+func readMatch(r *strictjson.Reader, path string, m *Match) {
+	for k := range r.Object(path) {
+		switch k {
+		case "hosts":
+			m.Hosts = r.Strings(path, k)
+		case "path_prefix":
+			m.PathPrefix = r.String(path, k)
+		case "methods":
+			m.Methods = r.Strings(path, k)
+		default:
+			r.Unknown(path, k)
+		}
+	}
+}
+
+func readAuth(r *strictjson.Reader, path string, a *Auth) {
+	isObject := r.Peek() == strictjson.Object
+	for k := range r.Object(path) {
+		switch k {
+		case "type":
+			a.Type = AuthType(r.String(path, k))
+		default:
+			r.Unknown(path, k)
+		}
+	}
+	if isObject && a.Type == "" {
+		r.FieldErrorf(path, "type", `required: "api_key" or "none"`)
+	}
+}
+
+// Upper bounds keep a typo (an extra zero) from turning a limit into no limit.
+const (
+	maxHeaderCountBound = 10_000
+	maxHeaderBytesBound = 8 << 20
+	maxBodyBytesBound   = 1 << 40
+)
+
+func readLimits(r *strictjson.Reader, path string, l *Limits) {
+	for k := range r.Object(path) {
+		switch k {
+		case "max_header_count":
+			l.MaxHeaderCount = int(r.PositiveInt(path, k, maxHeaderCountBound))
+		case "max_header_bytes":
+			l.MaxHeaderBytes = int(r.PositiveInt(path, k, maxHeaderBytesBound))
+		case "max_header_value_bytes":
+			l.MaxHeaderValueBytes = int(r.PositiveInt(path, k, maxHeaderBytesBound))
+		case "max_body_bytes":
+			l.MaxBodyBytes = r.PositiveInt(path, k, maxBodyBytesBound)
+		default:
+			r.Unknown(path, k)
+		}
+	}
+}
+
+func readKey(r *strictjson.Reader, path string, key *Key) {
+	key.Active = true
+	for k := range r.Object(path) {
+		switch k {
+		case "id":
+			key.ID = r.String(path, k)
+		case "name":
+			key.Name = r.String(path, k)
+		case "sha256":
+			key.SHA256 = r.String(path, k)
+		case "active":
+			key.Active = r.Bool(path, k)
+		case "allowed_paths":
+			key.AllowedPaths = r.Strings(path, k)
+		case "permissions":
+			key.Permissions = r.Strings(path, k)
+		case "expires_at":
+			if !r.IsNull() {
+				key.ExpiresAt = r.Time(path, k)
+			}
+		default:
+			r.Unknown(path, k)
+		}
+	}
+}

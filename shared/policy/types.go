@@ -1,0 +1,112 @@
+package policy
+
+import "time"
+
+// Version is the only policy document version this package understands.
+const Version = 1
+
+// Defaults for Limits fields that a route leaves out.
+const (
+	DefaultMaxHeaderCount      = 100
+	DefaultMaxHeaderBytes      = 60 * 1024
+	DefaultMaxHeaderValueBytes = 8 * 1024
+	DefaultMaxBodyBytes        = 10 * 1024 * 1024
+)
+
+// Action is what happens to a request no route matches.
+type Action string
+
+// The default actions.
+const (
+	ActionDeny  Action = "deny"
+	ActionAllow Action = "allow"
+)
+
+// AuthType selects how a route authenticates requests.
+type AuthType string
+
+// The authentication types. JWT and webhook signatures extend this list.
+const (
+	AuthAPIKey AuthType = "api_key"
+	AuthNone   AuthType = "none"
+)
+
+// Document is a complete, validated policy.
+type Document struct {
+	Version int `json:"version"`
+	// DefaultAction applies to requests that match no route. Deny unless set to allow.
+	DefaultAction Action `json:"default_action"`
+	// DefaultLimits apply to requests that match no route (when DefaultAction is allow, and to
+	// decide 431/413 before the default deny).
+	DefaultLimits Limits `json:"default_limits"`
+	// Routes are tried in order; the first match wins.
+	Routes []Route `json:"routes,omitempty"`
+	Keys   []Key   `json:"keys,omitempty"`
+}
+
+// Route is one protected part of the upstream's URL space.
+type Route struct {
+	// Name identifies the route in logs, metrics and the upstream's x-portcullis-route header.
+	Name  string `json:"name"`
+	Match Match  `json:"match"`
+	Auth  Auth   `json:"auth"`
+	// HideCredentials removes the credential header before the request reaches the upstream.
+	HideCredentials bool   `json:"hide_credentials,omitempty"`
+	Limits          Limits `json:"limits"`
+}
+
+// Match selects requests. Every non-empty condition must hold.
+type Match struct {
+	// Hosts are exact host names or "*.suffix" wildcards (any depth, like Envoy's domains), or
+	// "*" for any host; empty means any host. Compared without the port, case-insensitively.
+	Hosts []string `json:"hosts,omitempty"`
+	// PathPrefix matches whole path segments: "/api" matches "/api" and "/api/x", not
+	// "/apix"; a prefix ending in "/" matches anything below it. Query and fragment are ignored.
+	PathPrefix string `json:"path_prefix"`
+	// Methods are upper-case HTTP methods; empty means any method.
+	Methods []string `json:"methods,omitempty"`
+}
+
+// Auth says how a route authenticates.
+type Auth struct {
+	Type AuthType `json:"type"`
+}
+
+// Limits bound the size of a request. Parse fills in defaults for the fields left out.
+type Limits struct {
+	// MaxHeaderCount counts every header field (repeated names count each time), not
+	// pseudo-headers.
+	MaxHeaderCount int `json:"max_header_count"`
+	// MaxHeaderBytes is the sum of name and value lengths of those headers.
+	MaxHeaderBytes int `json:"max_header_bytes"`
+	// MaxHeaderValueBytes bounds the longest single header value.
+	MaxHeaderValueBytes int `json:"max_header_value_bytes"`
+	// MaxBodyBytes bounds the declared content-length and the streamed body.
+	MaxBodyBytes int64 `json:"max_body_bytes"`
+}
+
+// Key is an API key as the filter knows it: its SHA-256 hash, never the key itself.
+type Key struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// SHA256 is the lower-case hex SHA-256 of the raw key.
+	SHA256 string `json:"sha256"`
+	// Active is true unless the document says otherwise.
+	Active bool `json:"active"`
+	// AllowedPaths are path prefixes (segment-wise, as Match.PathPrefix) the key may reach;
+	// empty means every path its routes allow.
+	AllowedPaths []string `json:"allowed_paths,omitempty"`
+	Permissions  []string `json:"permissions,omitempty"`
+	// ExpiresAt is when the key stops working; zero means never.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// DefaultLimitsValue returns the documented defaults.
+func DefaultLimitsValue() Limits {
+	return Limits{
+		MaxHeaderCount:      DefaultMaxHeaderCount,
+		MaxHeaderBytes:      DefaultMaxHeaderBytes,
+		MaxHeaderValueBytes: DefaultMaxHeaderValueBytes,
+		MaxBodyBytes:        DefaultMaxBodyBytes,
+	}
+}

@@ -1,0 +1,23 @@
+// Package snapshot is the signed snapshot contract between the control server and the filter:
+// the payload format, its Ed25519 signature, and the headers of the poll protocol.
+//
+// A snapshot payload is the JSON object
+//
+//	{"version": N, "issued_at": "RFC 3339", "policy": {<policy document v1>}}
+//
+// where N is a positive, monotonically increasing version. The signature is Ed25519 over
+// Domain followed by the payload bytes, base64 (standard encoding), carried in the
+// SignatureHeader response header. The signed version inside the payload is authoritative;
+// VersionHeader is informational.
+//
+// The control server calls Encode and Sign; the filter calls Verify, then Decode. Verify always
+// runs before Decode, so the parser only ever sees bytes the control server signed.
+//
+// # Notes
+//
+// The package uses only the standard library and shared/*, and builds for wasip1: Decode runs
+// inside the filter's Wasm VM, so it uses strictjson rather than reflection-based encoding/json,
+// and Encode writes JSON by hand so that encoding/json is not linked into the module at all.
+// Unknown fields are errors on decode: a snapshot that the filter cannot fully understand is
+// rejected, and the last good one stays in force.
+package snapshot

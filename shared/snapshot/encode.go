@@ -1,0 +1,204 @@
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/portcullis/portcullis/shared/policy"
+)
+
+// ErrInvalidInput is returned by Encode for arguments that cannot form a snapshot.
+var ErrInvalidInput = errors.New("invalid snapshot input")
+
+// Encode writes the canonical payload of a snapshot: fields in a fixed order, no insignificant
+// white space, every limit written out, times in UTC, keys and routes in the order given. The
+// same arguments always produce the same bytes, so replicas that build the same version produce
+// byte-identical payloads (and, Ed25519 being deterministic, identical signatures).
+//
+// Encode does not validate the policy; the control server decodes the payload with Decode before
+// signing it, which runs exactly the checks the filter will run.
+func Encode(version uint64, issuedAt time.Time, doc *policy.Document) ([]byte, error) {
+	switch {
+	case version == 0:
+		return nil, fmt.Errorf("%w: version must be positive", ErrInvalidInput)
+	case doc == nil:
+		return nil, fmt.Errorf("%w: no policy document", ErrInvalidInput)
+	case doc.Version != 0 && doc.Version != policy.Version:
+		return nil, fmt.Errorf("%w: policy version %d (want %d)", ErrInvalidInput, doc.Version, policy.Version)
+	case issuedAt.IsZero():
+		return nil, fmt.Errorf("%w: issued_at is zero", ErrInvalidInput)
+	}
+	e := encoder{buf: make([]byte, 0, 512+len(doc.Routes)*256+len(doc.Keys)*192)}
+	e.raw(`{"version":`)
+	e.buf = strconv.AppendUint(e.buf, version, 10)
+	e.raw(`,"issued_at":`)
+	e.time(issuedAt)
+	e.raw(`,"policy":`)
+	e.document(doc)
+	e.raw(`}`)
+	if e.err != nil {
+		return nil, e.err
+	}
+	return e.buf, nil
+}
+
+type encoder struct {
+	buf []byte
+	err error
+}
+
+func (e *encoder) raw(s string) { e.buf = append(e.buf, s...) }
+
+func (e *encoder) document(d *policy.Document) {
+	e.raw(`{"version":`)
+	e.buf = strconv.AppendInt(e.buf, policy.Version, 10)
+	e.raw(`,"default_action":`)
+	e.str(string(d.DefaultAction))
+	e.raw(`,"default_limits":`)
+	e.limits(&d.DefaultLimits)
+	if len(d.Routes) > 0 {
+		e.raw(`,"routes":[`)
+		for i := range d.Routes {
+			if i > 0 {
+				e.raw(`,`)
+			}
+			e.route(&d.Routes[i])
+		}
+		e.raw(`]`)
+	}
+	if len(d.Keys) > 0 {
+		e.raw(`,"keys":[`)
+		for i := range d.Keys {
+			if i > 0 {
+				e.raw(`,`)
+			}
+			e.key(&d.Keys[i])
+		}
+		e.raw(`]`)
+	}
+	e.raw(`}`)
+}
+
+func (e *encoder) route(r *policy.Route) {
+	e.raw(`{"name":`)
+	e.str(r.Name)
+	e.raw(`,"match":{`)
+	if len(r.Match.Hosts) > 0 {
+		e.raw(`"hosts":`)
+		e.strs(r.Match.Hosts)
+		e.raw(`,`)
+	}
+	e.raw(`"path_prefix":`)
+	e.str(r.Match.PathPrefix)
+	if len(r.Match.Methods) > 0 {
+		e.raw(`,"methods":`)
+		e.strs(r.Match.Methods)
+	}
+	e.raw(`},"auth":{"type":`)
+	e.str(string(r.Auth.Type))
+	e.raw(`}`)
+	if r.HideCredentials {
+		e.raw(`,"hide_credentials":true`)
+	}
+	e.raw(`,"limits":`)
+	e.limits(&r.Limits)
+	e.raw(`}`)
+}
+
+func (e *encoder) limits(l *policy.Limits) {
+	e.raw(`{"max_header_count":`)
+	e.buf = strconv.AppendInt(e.buf, int64(l.MaxHeaderCount), 10)
+	e.raw(`,"max_header_bytes":`)
+	e.buf = strconv.AppendInt(e.buf, int64(l.MaxHeaderBytes), 10)
+	e.raw(`,"max_header_value_bytes":`)
+	e.buf = strconv.AppendInt(e.buf, int64(l.MaxHeaderValueBytes), 10)
+	e.raw(`,"max_body_bytes":`)
+	e.buf = strconv.AppendInt(e.buf, l.MaxBodyBytes, 10)
+	e.raw(`}`)
+}
+
+func (e *encoder) key(k *policy.Key) {
+	e.raw(`{"id":`)
+	e.str(k.ID)
+	if k.Name != "" {
+		e.raw(`,"name":`)
+		e.str(k.Name)
+	}
+	e.raw(`,"sha256":`)
+	e.str(k.SHA256)
+	if k.Active {
+		e.raw(`,"active":true`)
+	} else {
+		e.raw(`,"active":false`)
+	}
+	if len(k.AllowedPaths) > 0 {
+		e.raw(`,"allowed_paths":`)
+		e.strs(k.AllowedPaths)
+	}
+	if len(k.Permissions) > 0 {
+		e.raw(`,"permissions":`)
+		e.strs(k.Permissions)
+	}
+	if !k.ExpiresAt.IsZero() {
+		e.raw(`,"expires_at":`)
+		e.time(k.ExpiresAt)
+	}
+	e.raw(`}`)
+}
+
+func (e *encoder) time(t time.Time) {
+	e.buf = append(e.buf, '"')
+	e.buf = t.UTC().AppendFormat(e.buf, time.RFC3339Nano)
+	e.buf = append(e.buf, '"')
+}
+
+func (e *encoder) strs(list []string) {
+	e.buf = append(e.buf, '[')
+	for i, s := range list {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.str(s)
+	}
+	e.buf = append(e.buf, ']')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// str writes a JSON string. Only '"', '\\' and control characters are escaped, so the output is
+// the shortest valid form; invalid UTF-8 is an error because the decoder rejects it.
+func (e *encoder) str(s string) {
+	if !utf8.ValidString(s) {
+		if e.err == nil {
+			e.err = fmt.Errorf("%w: string %q is not valid UTF-8", ErrInvalidInput, s)
+		}
+		return
+	}
+	e.buf = append(e.buf, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		e.buf = append(e.buf, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			e.buf = append(e.buf, '\\', c)
+		case '\n':
+			e.buf = append(e.buf, '\\', 'n')
+		case '\r':
+			e.buf = append(e.buf, '\\', 'r')
+		case '\t':
+			e.buf = append(e.buf, '\\', 't')
+		default:
+			e.buf = append(e.buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	e.buf = append(e.buf, s[start:]...)
+	e.buf = append(e.buf, '"')
+}

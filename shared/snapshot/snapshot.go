@@ -1,0 +1,41 @@
+package snapshot
+
+import (
+	"time"
+
+	"github.com/portcullis/portcullis/shared/policy"
+)
+
+// Domain is prepended to the payload before signing, so that a signature made for a snapshot can
+// never be replayed as a signature over anything else the same key might sign.
+const Domain = "portcullis-snapshot-v1\n"
+
+// The poll protocol. Header names are lower case, as proxy-wasm hosts report them.
+const (
+	// PollPath is the control server's snapshot endpoint:
+	// GET PollPath?version=N&wait=S with "Authorization: Bearer <data-plane token>".
+	PollPath = "/v1/snapshot"
+	// PublicKeyPath answers {"public_key": "<base64>"}.
+	PublicKeyPath = "/v1/snapshot/public-key"
+	// SignatureHeader carries the base64 Ed25519 signature of a 200 answer.
+	SignatureHeader = "x-portcullis-signature"
+	// VersionHeader repeats the payload's version (informational; the payload is authoritative).
+	VersionHeader = "x-portcullis-snapshot-version"
+	// UsageHeader carries per-key use counts on a poll request: "key_id=count,key_id=count".
+	UsageHeader = "x-portcullis-usage"
+	// MaxUsageBytes bounds the UsageHeader value.
+	MaxUsageBytes = 8 << 10
+	// DefaultWait and MaxWait bound how long (seconds) the server holds a poll open.
+	DefaultWait = 25
+	MaxWait     = 60
+)
+
+// Snapshot is one decoded, validated snapshot.
+type Snapshot struct {
+	// Version is positive and grows with every published change.
+	Version uint64
+	// IssuedAt is when the control server committed this version.
+	IssuedAt time.Time
+	// Policy is the complete policy: routes, defaults and keys (hashes only).
+	Policy *policy.Document
+}

@@ -1,0 +1,349 @@
+package snapshot_test
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/shared/policy"
+	"github.com/portcullis/portcullis/shared/snapshot"
+	"github.com/portcullis/portcullis/shared/strictjson"
+)
+
+var issued = time.Date(2030, 5, 6, 7, 8, 9, 10, time.UTC)
+
+func testPolicy(t testing.TB) *policy.Document {
+	t.Helper()
+	data, err := os.ReadFile("testdata/policy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := policy.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func testKey(t testing.TB, seed byte) (ed25519.PublicKey, ed25519.PrivateKey) {
+	t.Helper()
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
+	return priv.Public().(ed25519.PublicKey), priv
+}
+
+func TestRoundTrip(t *testing.T) {
+	doc := testPolicy(t)
+	pub, priv := testKey(t, 1)
+	payload, err := snapshot.Encode(42, issued, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := snapshot.Sign(priv, payload)
+	if err := snapshot.Verify(pub, payload, sig); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	s, err := snapshot.Decode(payload)
+	if err != nil {
+		t.Fatalf("Decode(%s): %v", payload, err)
+	}
+	want := &snapshot.Snapshot{Version: 42, IssuedAt: issued, Policy: doc}
+	if !reflect.DeepEqual(s, want) {
+		t.Fatalf("Decode =\n%+v\nwant\n%+v", s, want)
+	}
+
+	// Canonical: the same input gives the same bytes and the same signature; re-encoding the
+	// decoded snapshot gives the same bytes again.
+	again, _ := snapshot.Encode(42, issued, doc)
+	reencoded, _ := snapshot.Encode(s.Version, s.IssuedAt, s.Policy)
+	if !bytes.Equal(payload, again) || !bytes.Equal(payload, reencoded) {
+		t.Fatalf("Encode is not deterministic:\n%s\n%s\n%s", payload, again, reencoded)
+	}
+	if snapshot.Sign(priv, again) != sig {
+		t.Fatal("signatures of identical payloads differ")
+	}
+}
+
+// A field added to the policy types must be added to Encode too: every field of every struct
+// in the test policy is set somewhere, so the round trip above would lose it otherwise.
+func TestTestPolicyCoversEveryField(t *testing.T) {
+	doc := testPolicy(t)
+	set := map[string]bool{}
+	var walk func(path string, v reflect.Value)
+	walk = func(path string, v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Pointer:
+			walk(path, v.Elem())
+		case reflect.Slice:
+			for i := 0; i < v.Len(); i++ {
+				walk(path+"[]", v.Index(i))
+			}
+		case reflect.Struct:
+			if v.Type() == reflect.TypeFor[time.Time]() {
+				return
+			}
+			for i := 0; i < v.NumField(); i++ {
+				p := path + "." + v.Type().Field(i).Name
+				if !v.Field(i).IsZero() {
+					set[p] = true
+				} else if _, ok := set[p]; !ok {
+					set[p] = false
+				}
+				walk(p, v.Field(i))
+			}
+		}
+	}
+	walk("Document", reflect.ValueOf(doc))
+	for p, ok := range set {
+		if !ok {
+			t.Errorf("%s is never set in testdata/policy.json: set it there and make sure Encode writes it", p)
+		}
+	}
+	if len(set) < 20 {
+		t.Fatalf("walked only %d fields", len(set))
+	}
+}
+
+func TestEncodeOutput(t *testing.T) {
+	doc := &policy.Document{Version: 1, DefaultAction: policy.ActionDeny, DefaultLimits: policy.Limits{MaxHeaderCount: 1, MaxHeaderBytes: 2, MaxHeaderValueBytes: 2, MaxBodyBytes: 4},
+		Keys: []policy.Key{{ID: "a", Name: "tab\there \"q\" \\ \x01", SHA256: strings.Repeat("ab", 32)}}}
+	got, err := snapshot.Encode(1, time.Date(2030, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)), doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"version":1,"issued_at":"2030-01-02T02:04:05Z","policy":{"version":1,"default_action":"deny",` +
+		`"default_limits":{"max_header_count":1,"max_header_bytes":2,"max_header_value_bytes":2,"max_body_bytes":4},` +
+		`"keys":[{"id":"a","name":"tab\there \"q\" \\ \u0001","sha256":"` + strings.Repeat("ab", 32) + `","active":false}]}}`
+	if string(got) != want {
+		t.Fatalf("Encode =\n%s\nwant\n%s", got, want)
+	}
+	// The escapes are read back by the filter's parser as the original string.
+	var name string
+	r := strictjson.NewReader(got)
+	for k := range r.Object("") {
+		if k != "policy" {
+			continue
+		}
+		for k2 := range r.Object(k) {
+			if k2 != "keys" {
+				continue
+			}
+			for range r.Array(k, k2) {
+				for k3 := range r.Object("") {
+					if k3 == "name" {
+						name = r.String("", k3)
+					}
+				}
+			}
+		}
+	}
+	if err := r.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if name != doc.Keys[0].Name {
+		t.Fatalf("name read back as %q", name)
+	}
+}
+
+func TestEncodeRejects(t *testing.T) {
+	doc := testPolicy(t)
+	bad := *doc
+	bad.Routes = append([]policy.Route(nil), doc.Routes...)
+	bad.Routes[0].Name = "bad\xff"
+	v2 := *doc
+	v2.Version = 2
+	for _, tc := range []struct {
+		name    string
+		version uint64
+		at      time.Time
+		doc     *policy.Document
+	}{
+		{"version zero", 0, issued, doc},
+		{"no document", 1, issued, nil},
+		{"zero time", 1, time.Time{}, doc},
+		{"invalid utf-8", 1, issued, &bad},
+		{"policy version 2", 1, issued, &v2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := snapshot.Encode(tc.version, tc.at, tc.doc)
+			if !errors.Is(err, snapshot.ErrInvalidInput) || out != nil {
+				t.Fatalf("Encode = %q, %v; want ErrInvalidInput", out, err)
+			}
+		})
+	}
+}
+
+func TestVerifyRejects(t *testing.T) {
+	doc := testPolicy(t)
+	pub, priv := testKey(t, 1)
+	otherPub, otherPriv := testKey(t, 2)
+	payload, _ := snapshot.Encode(3, issued, doc)
+	sig := snapshot.Sign(priv, payload)
+	raw, _ := base64.StdEncoding.DecodeString(sig)
+
+	tampered := bytes.Clone(payload)
+	tampered[bytes.Index(tampered, []byte(`"version":3`))+10] = '4'
+	flipped := bytes.Clone(raw)
+	flipped[10] ^= 1
+	// A signature over the payload without the domain prefix must not verify: the prefix is
+	// what ties the signature to this use.
+	undomained := base64.StdEncoding.EncodeToString(ed25519.Sign(priv, payload))
+
+	for _, tc := range []struct {
+		name    string
+		pub     ed25519.PublicKey
+		payload []byte
+		sig     string
+		want    error
+	}{
+		{"tampered payload", pub, tampered, sig, snapshot.ErrBadSignature},
+		{"appended payload", pub, append(bytes.Clone(payload), ' '), sig, snapshot.ErrBadSignature},
+		{"tampered signature", pub, payload, base64.StdEncoding.EncodeToString(flipped), snapshot.ErrBadSignature},
+		{"wrong key", otherPub, payload, sig, snapshot.ErrBadSignature},
+		{"signed by another key", pub, payload, snapshot.Sign(otherPriv, payload), snapshot.ErrBadSignature},
+		{"signature without domain prefix", pub, payload, undomained, snapshot.ErrBadSignature},
+		{"empty signature", pub, payload, "", snapshot.ErrNoSignature},
+		{"not base64", pub, payload, "!!!!" + sig[4:], snapshot.ErrMalformedSignature},
+		{"url-safe alphabet", pub, payload, strings.NewReplacer("+", "-", "/", "_").Replace(sig) + "-_", snapshot.ErrMalformedSignature},
+		{"short signature", pub, payload, base64.StdEncoding.EncodeToString(raw[:63]), snapshot.ErrMalformedSignature},
+		{"long signature", pub, payload, base64.StdEncoding.EncodeToString(append(bytes.Clone(raw), 0)), snapshot.ErrMalformedSignature},
+		{"huge signature", pub, payload, strings.Repeat("A", 1<<16), snapshot.ErrMalformedSignature},
+		{"nil public key", nil, payload, sig, snapshot.ErrBadPublicKey},
+		{"short public key", pub[:31], payload, sig, snapshot.ErrBadPublicKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := snapshot.Verify(tc.pub, tc.payload, tc.sig); !errors.Is(err, tc.want) {
+				t.Fatalf("Verify = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	const pol = `{"version":1}`
+	for _, tc := range []struct {
+		name, payload, want string
+	}{
+		{"empty", ``, "empty payload"},
+		{"syntax", `{"version":1,`, "invalid JSON at byte 13"},
+		{"not an object", `[]`, "must be an object, not array"},
+		{"missing everything", `{}`, "version: required; issued_at: required; policy: required"},
+		{"version zero", `{"version":0,"issued_at":"2030-01-01T00:00:00Z","policy":` + pol + `}`, "version: must be a positive integer"},
+		{"version negative", `{"version":-1,"issued_at":"2030-01-01T00:00:00Z","policy":` + pol + `}`, "version: must be a positive integer"},
+		{"version fraction", `{"version":1.5,"issued_at":"2030-01-01T00:00:00Z","policy":` + pol + `}`, "version: must be a positive integer"},
+		{"version too large", `{"version":18446744073709551616,"issued_at":"2030-01-01T00:00:00Z","policy":` + pol + `}`, "version: must be a positive integer"},
+		{"version string", `{"version":"1","issued_at":"2030-01-01T00:00:00Z","policy":` + pol + `}`, "version: must be a positive integer, not string"},
+		{"issued_at not a time", `{"version":1,"issued_at":"yesterday","policy":` + pol + `}`, "issued_at: must be an RFC 3339 timestamp"},
+		{"unknown field", `{"version":1,"issued_at":"2030-01-01T00:00:00Z","policy":` + pol + `,"extra":1}`, "extra: unknown field"},
+		{"duplicate field", `{"version":1,"version":2,"issued_at":"2030-01-01T00:00:00Z","policy":` + pol + `}`, "version: duplicate field"},
+		{"policy not an object", `{"version":1,"issued_at":"2030-01-01T00:00:00Z","policy":[]}`, "policy: must be an object, not array"},
+		{"unknown policy field", `{"version":1,"issued_at":"2030-01-01T00:00:00Z","policy":{"version":1,"routes":[{"name":"a","auth":{"type":"none"},"x":1}]}}`, "policy.routes[0].x: unknown field"},
+		{"invalid policy", `{"version":1,"issued_at":"2030-01-01T00:00:00Z","policy":{"version":1,"keys":[{"id":"k"}]}}`, "policy.keys[0].sha256: required"},
+		{"policy version 2", `{"version":1,"issued_at":"2030-01-01T00:00:00Z","policy":{"version":2}}`, "policy.version: must be 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := snapshot.Decode([]byte(tc.payload))
+			if err == nil || s != nil {
+				t.Fatalf("Decode = %+v, nil; want an error", s)
+			}
+			if !errors.Is(err, snapshot.ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Decode error = %q; want ErrMalformed containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodeErrorsKeepTheirType(t *testing.T) {
+	_, err := snapshot.Decode([]byte(`{"version":1,"issued_at":"2030-01-01T00:00:00Z","policy":{"version":1,"routes":[{"name":""}]}}`))
+	var fe *strictjson.Errors
+	if !errors.As(err, &fe) || len(fe.List) == 0 || fe.List[0].Path != "policy.routes[0].auth" {
+		t.Fatalf("error %v does not carry path-qualified *strictjson.Errors", err)
+	}
+	_, err = snapshot.Decode([]byte(`{`))
+	var se *strictjson.SyntaxError
+	if !errors.As(err, &se) {
+		t.Fatalf("error %v does not carry *strictjson.SyntaxError", err)
+	}
+}
+
+func TestParsePublicKey(t *testing.T) {
+	pub, _ := testKey(t, 7)
+	s := snapshot.FormatPublicKey(pub)
+	got, err := snapshot.ParsePublicKey(s)
+	if err != nil || !got.Equal(pub) {
+		t.Fatalf("ParsePublicKey(%q) = %x, %v", s, got, err)
+	}
+	for _, bad := range []string{"", "not base64!", base64.StdEncoding.EncodeToString(pub[:31]),
+		base64.StdEncoding.EncodeToString(append(bytes.Clone(pub), 0)), base64.RawStdEncoding.EncodeToString(pub), " " + s} {
+		if k, err := snapshot.ParsePublicKey(bad); !errors.Is(err, snapshot.ErrBadPublicKey) || k != nil {
+			t.Errorf("ParsePublicKey(%q) = %x, %v; want ErrBadPublicKey", bad, k, err)
+		}
+	}
+}
+
+func TestParseUsage(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want map[string]uint64
+		err  bool
+	}{
+		{"", map[string]uint64{}, false},
+		{"k1=3", map[string]uint64{"k1": 3}, false},
+		{"k1=3,key_2.x-y=10", map[string]uint64{"k1": 3, "key_2.x-y": 10}, false},
+		{" k1=3 , k2=0 ,", map[string]uint64{"k1": 3, "k2": 0}, false},
+		{"k1=3,k1=4", map[string]uint64{"k1": 7}, false},
+		{"k1=18446744073709551615,k1=1", map[string]uint64{"k1": 1<<64 - 1}, false},
+		{"k1", nil, true},
+		{"=3", nil, true},
+		{"k1=", nil, true},
+		{"k1=-1", nil, true},
+		{"k1=1.5", nil, true},
+		{"k 1=1", nil, true},
+		{"k1=1=2", nil, true},
+		{"k1=18446744073709551616", nil, true},
+		{strings.Repeat("k=1,", snapshot.MaxUsageBytes/4+1), nil, true},
+	} {
+		got, err := snapshot.ParseUsage(tc.in)
+		if tc.err {
+			if !errors.Is(err, snapshot.ErrMalformedUsage) || got != nil {
+				t.Errorf("ParseUsage(%.30q) = %v, %v; want ErrMalformedUsage", tc.in, got, err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParseUsage(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// bigPolicy builds a valid document with the given number of keys and routes.
+func bigPolicy(tb testing.TB, keys, routes int) *policy.Document {
+	tb.Helper()
+	doc := &policy.Document{Version: 1, DefaultAction: policy.ActionDeny, DefaultLimits: policy.DefaultLimitsValue()}
+	for i := range routes {
+		doc.Routes = append(doc.Routes, policy.Route{
+			Name:   fmt.Sprintf("route-%04d", i),
+			Match:  policy.Match{Hosts: []string{fmt.Sprintf("svc%d.example.com", i)}, PathPrefix: fmt.Sprintf("/svc/%d/", i), Methods: []string{"GET", "POST"}},
+			Auth:   policy.Auth{Type: policy.AuthAPIKey},
+			Limits: policy.DefaultLimitsValue(),
+		})
+	}
+	exp := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range keys {
+		sum := sha256.Sum256(fmt.Appendf(nil, "pcs_key_%d", i))
+		doc.Keys = append(doc.Keys, policy.Key{
+			ID: fmt.Sprintf("key_%016d", i), Name: fmt.Sprintf("tenant %d", i), SHA256: hex.EncodeToString(sum[:]),
+			Active: i%10 != 0, AllowedPaths: []string{fmt.Sprintf("/svc/%d/", i%routes)}, Permissions: []string{"read", "write"},
+			ExpiresAt: exp,
+		})
+	}
+	return doc
+}

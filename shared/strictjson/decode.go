@@ -1,0 +1,101 @@
+package strictjson
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// MaxErrors is how many field errors a Decoder keeps; later ones are counted, not stored, so a
+// hostile document cannot make error reporting expensive.
+const MaxErrors = 20
+
+// FieldError is one problem with one field. Path is empty for the document root.
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e FieldError) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// Errors is every problem a Decoder found, in document order.
+type Errors struct {
+	List    []FieldError
+	Dropped int // errors found beyond MaxErrors
+}
+
+func (e *Errors) Error() string {
+	var b strings.Builder
+	for i, fe := range e.List {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(fe.Error())
+	}
+	if e.Dropped > 0 {
+		fmt.Fprintf(&b, "; and %d more", e.Dropped)
+	}
+	return b.String()
+}
+
+// Decoder collects path-qualified errors instead of stopping at the first, so an operator sees
+// every problem of a document at once. Reader embeds it; validation code that runs after
+// decoding uses it directly.
+//
+// Methods take the path of the containing object and the field name separately and join them
+// only when they report an error, so decoding a valid document builds no path strings.
+type Decoder struct {
+	errs Errors
+}
+
+// Err returns the collected errors as *Errors, or nil.
+func (d *Decoder) Err() error {
+	if len(d.errs.List) == 0 {
+		return nil
+	}
+	e := d.errs
+	return &e
+}
+
+// Failed reports whether any error was recorded.
+func (d *Decoder) Failed() bool { return len(d.errs.List) > 0 }
+
+// Errorf records an error at path.
+func (d *Decoder) Errorf(path, format string, args ...any) {
+	if len(d.errs.List) >= MaxErrors {
+		d.errs.Dropped++
+		return
+	}
+	d.errs.List = append(d.errs.List, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// FieldErrorf records an error at path.field.
+func (d *Decoder) FieldErrorf(path, field, format string, args ...any) {
+	d.Errorf(Join(path, field), format, args...)
+}
+
+// Join appends a field name to a path.
+func Join(path, field string) string {
+	switch {
+	case path == "":
+		return field
+	case field == "":
+		return path
+	}
+	return path + "." + field
+}
+
+// Index appends an array index to a path.
+func Index(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
+}
+
+// Unknown records an unknown field.
+func (d *Decoder) Unknown(path, field string) {
+	d.FieldErrorf(path, field, "unknown field")
+}

@@ -5,12 +5,34 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/portcullis/portcullis/e2e/wasmhost"
 )
 
 // readChunk is the size of the body reads handed to the filter one by one.
 const readChunk = 32 << 10
+
+// chunks recycles readChunk-sized buffers: the request pump, the response body and the
+// reverse proxy's copy loop each need one per request, which would otherwise be the largest
+// allocation of a proxied request. It is also the ReverseProxy's BufferPool.
+var chunks chunkPool
+
+type chunkPool struct{ p sync.Pool }
+
+func (c *chunkPool) Get() []byte {
+	if b, ok := c.p.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, readChunk)
+}
+
+func (c *chunkPool) Put(b []byte) {
+	if cap(b) == readChunk {
+		b = b[:readChunk]
+		c.p.Put(&b)
+	}
+}
 
 // feed reads the client's body chunk by chunk, runs each through the filter and writes what the
 // filter releases into the upstream request body.
@@ -20,7 +42,8 @@ func (ex *exchange) feed(pw *io.PipeWriter, res wasmhost.Result) {
 }
 
 func (ex *exchange) pump(pw *io.PipeWriter, res wasmhost.Result) error {
-	buf := make([]byte, readChunk)
+	buf := chunks.Get()
+	defer chunks.Put(buf) // RequestBody copies what it keeps
 	eof := false
 	for {
 		switch res.Action {
@@ -110,7 +133,17 @@ func (b *filteredBody) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (b *filteredBody) Close() error { return b.upstream.Close() }
+// Close returns the read buffer to the pool; the reverse proxy reads no more after it.
+func (b *filteredBody) Close() error {
+	if b.buf != nil {
+		chunks.Put(b.buf)
+		b.buf = nil
+		if b.err == nil && !b.eos {
+			b.err = errors.New("response body closed")
+		}
+	}
+	return b.upstream.Close()
+}
 
 var _ io.ReadCloser = (*filteredBody)(nil)
 

@@ -65,6 +65,7 @@ func New(cfg Config) (*Gateway, error) {
 		Rewrite:        func(pr *httputil.ProxyRequest) { exchangeOf(pr.In.Context()).rewrite(pr, &upstream) },
 		Transport:      transport,
 		FlushInterval:  -1, // stream what the filter releases as it releases it
+		BufferPool:     &chunks,
 		ModifyResponse: func(r *http.Response) error { return exchangeOf(r.Request.Context()).response(r) },
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			exchangeOf(r.Context()).upstreamError(w, err)

@@ -65,10 +65,13 @@ type env struct {
 
 // start runs a gateway with the module in front of upstream, served by gateway.Serve on a
 // loopback port, and stops it with the test.
-func start(t *testing.T, moduleName string, opts wasmhost.Options, upstream http.Handler, cfg gateway.Config) *env {
+func start(t testing.TB, moduleName string, opts wasmhost.Options, upstream http.Handler, cfg gateway.Config) *env {
 	t.Helper()
 	l := &logs{}
 	logger := slog.New(l)
+	if cfg.Logger != nil { // the caller's (benchmarks: not kept in memory)
+		logger = cfg.Logger
+	}
 	opts.Logger, opts.CompilationCacheDir = logger, cacheDir
 	if opts.Workers == 0 {
 		opts.Workers = 1

@@ -45,7 +45,7 @@ func (ex *exchange) response(r *http.Response) error {
 	r.Status = ""
 	r.Header = header(res.Headers)
 	r.ContentLength = contentLength(r.Header)
-	r.Body = &filteredBody{ex: ex, upstream: r.Body, buf: make([]byte, readChunk), pending: res.Body}
+	r.Body = &filteredBody{ex: ex, upstream: r.Body, buf: chunks.Get(), pending: res.Body}
 	return nil
 }
 

@@ -25,11 +25,13 @@ wasm-test-modules: build
 	$(WASMENV) $(GO) build $(WASMFLAGS) -o $(WASM_NOOP) ./testdata/noopfilter
 	$(WASMENV) $(GO) build $(WASMFLAGS) -o $(WASM_PROBE) ./testdata/hostprobe
 
-# The wasip1 build proves filter/ and shared/ compile for the VM (vet runs natively: the filter's
-# tests import the SDK's emulator, which only builds natively).
+# The wasip1 build proves filter/ and shared/ compile for the VM, and the wasip1 vet that the
+# shared/ tests do too (make bench runs them under wazero). The filter's own tests import the
+# SDK's emulator, which only builds natively.
 test: wasm-test-modules
 	$(GO) vet ./...
 	$(WASMENV) $(GO) build ./filter/... ./shared/...
+	$(WASMENV) $(GO) vet ./shared/...
 	$(GO) test -count=1 ./...
 
 check:

@@ -1,3 +1,8 @@
+// The SDK's host emulator builds only natively; without this constraint the scenarios could not
+// be imported by shared/ benchmarks that `make bench` runs compiled to wasip1.
+
+//go:build !wasip1
+
 package scenario
 
 import (

@@ -71,15 +71,20 @@ func (r *Reader) fail(format string, args ...any) {
 	}
 }
 
+// The byte loops below work on local copies of src and pos: compiled to Wasm, every access to
+// r.pos would be a load and store of linear memory, which made scanning several times slower.
+
 func (r *Reader) skipSpace() {
-	for r.pos < len(r.src) {
-		switch r.src[r.pos] {
+	src, pos := r.src, r.pos
+	for pos < len(src) {
+		switch src[pos] {
 		case ' ', '\t', '\n', '\r':
-			r.pos++
-		default:
-			return
+			pos++
+			continue
 		}
+		break
 	}
+	r.pos = pos
 }
 
 // Peek returns the kind of the next value without consuming it.
@@ -340,38 +345,46 @@ func (r *Reader) readNumber() (string, bool) {
 }
 
 func (r *Reader) digits() int {
-	n := 0
-	for r.pos < len(r.src) && r.src[r.pos] >= '0' && r.src[r.pos] <= '9' {
-		r.pos++
-		n++
+	src, pos := r.src, r.pos
+	for pos < len(src) && src[pos] >= '0' && src[pos] <= '9' {
+		pos++
 	}
+	n := pos - r.pos
+	r.pos = pos
 	return n
 }
 
 // readString consumes a quoted string. Without escapes the result is a substring of the input.
 func (r *Reader) readString() (string, bool) {
-	r.pos++ // opening quote
-	start := r.pos
-	for r.pos < len(r.src) {
-		c := r.src[r.pos]
+	src := r.src
+	start := r.pos + 1 // after the opening quote
+	pos := start
+	ascii := true // validate UTF-8 in a second pass only if needed: snapshots are mostly ASCII
+	for pos < len(src) {
+		c := src[pos]
 		switch {
 		case c == '"':
-			s := r.src[start:r.pos]
-			r.pos++
-			if !utf8.ValidString(s) {
+			s := src[start:pos]
+			if !ascii && !utf8.ValidString(s) {
 				r.pos = start
 				r.fail("string is not valid UTF-8")
 				return "", false
 			}
+			r.pos = pos + 1
 			return s, true
 		case c == '\\':
+			r.pos = pos
 			return r.readEscaped(start)
 		case c < 0x20:
+			r.pos = pos
 			r.fail("control character in string")
 			return "", false
+		case c >= utf8.RuneSelf:
+			ascii = false
 		}
-		r.pos++
+		pos++
 	}
+	r.pos = pos
 	r.fail("unterminated string")
 	return "", false
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/control/api"
 	"github.com/portcullis/portcullis/control/server"
 	"github.com/portcullis/portcullis/control/store"
 	"github.com/portcullis/portcullis/control/store/postgres"
@@ -27,6 +28,9 @@ func BenchmarkPublishLatency(b *testing.B) {
 		for _, st := range stores {
 			b.Run(fmt.Sprintf("%s/keys=%d", st.name, keys), func(b *testing.B) {
 				cfg := st.cfg(b)
+				// The admin API's own rate limit would otherwise end a long run with 429s.
+				cfg.RateLimit = api.DefaultRateLimit()
+				cfg.RateLimit.AdminRate, cfg.RateLimit.AdminBurst = 1000, 1000
 				e := start(b, seedKeys(b, cfg, keys), func(c *stack.Config) { c.Workers = 0 })
 				vms := int64(len(e.Host().VMs()))
 				ctx := context.Background()
@@ -138,6 +142,12 @@ func BenchmarkRequestsDuringApply(b *testing.B) {
 			b.ReportMetric(at(0.99), "p99-ms")
 			b.ReportMetric(at(0.999), "p999-ms")
 			b.ReportMetric(at(1), "max-ms")
+			// Linear memory of the largest VM, after it applied 10,000-key snapshots.
+			var most uint64
+			for _, vm := range e.Host().VMs() {
+				most = max(most, vm.MemoryBytes)
+			}
+			b.ReportMetric(float64(most)/(1<<20), "vm-MiB")
 			b.ReportMetric(float64(e.Applied()-applied), "applies")
 		})
 	}

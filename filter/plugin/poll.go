@@ -3,6 +3,7 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 
 	"github.com/portcullis/portcullis/shared/engine"
@@ -81,7 +82,12 @@ func (p *pluginContext) onPollResponse(numHeaders, bodySize, _ int) {
 	case "304":
 		return
 	case "200":
-		if err := p.apply(bodySize, sig); err != nil {
+		err := p.apply(bodySize, sig)
+		// Decoding a snapshot leaves garbage the size of the policy several times over (and an
+		// applied one, the old engine). Go's collector in Wasm runs on this same thread, so
+		// collect now, in the poll callback, rather than in whichever request next allocates.
+		runtime.GC()
+		if err != nil {
 			p.metrics.snapshotRejected.Increment(1)
 			proxywasm.LogWarnf("portcullis: rejected snapshot: %v; keeping policy version %d", err, p.version)
 			return

@@ -3,13 +3,14 @@ package snapshot_test
 import (
 	"testing"
 
+	"github.com/portcullis/portcullis/shared/internal/testpolicy"
 	"github.com/portcullis/portcullis/shared/snapshot"
 )
 
 // BenchmarkDecodeVerify is what the filter does with a snapshot before compiling it, natively,
 // at 10,000 keys and 1,000 routes. Verify and Decode are also reported alone.
 func BenchmarkDecodeVerify(b *testing.B) {
-	doc := bigPolicy(b, 10_000, 1_000)
+	doc := testpolicy.Large(10_000, 1_000)
 	pub, priv := testKey(b, 1)
 	payload, err := snapshot.Encode(1, issued, doc)
 	if err != nil {

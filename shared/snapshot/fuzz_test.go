@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/portcullis/portcullis/shared/internal/testpolicy"
 	"github.com/portcullis/portcullis/shared/snapshot"
 )
 
@@ -17,7 +18,7 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(payload)
-	small, _ := snapshot.Encode(1, issued, bigPolicy(f, 3, 2))
+	small, _ := snapshot.Encode(1, issued, testpolicy.Large(3, 2))
 	f.Add(small)
 	f.Add([]byte(`{"version":1,"issued_at":"2030-01-01T00:00:00Z","policy":{"version":1}}`))
 	f.Add([]byte(`{"version":18446744073709551615,"issued_at":"2030-01-01T00:00:00+02:00","policy":{"version":1,"default_action":"allow"}}`))

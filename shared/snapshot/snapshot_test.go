@@ -3,11 +3,8 @@ package snapshot_test
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -322,28 +319,4 @@ func TestParseUsage(t *testing.T) {
 			t.Errorf("ParseUsage(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
 	}
-}
-
-// bigPolicy builds a valid document with the given number of keys and routes.
-func bigPolicy(tb testing.TB, keys, routes int) *policy.Document {
-	tb.Helper()
-	doc := &policy.Document{Version: 1, DefaultAction: policy.ActionDeny, DefaultLimits: policy.DefaultLimitsValue()}
-	for i := range routes {
-		doc.Routes = append(doc.Routes, policy.Route{
-			Name:   fmt.Sprintf("route-%04d", i),
-			Match:  policy.Match{Hosts: []string{fmt.Sprintf("svc%d.example.com", i)}, PathPrefix: fmt.Sprintf("/svc/%d/", i), Methods: []string{"GET", "POST"}},
-			Auth:   policy.Auth{Type: policy.AuthAPIKey},
-			Limits: policy.DefaultLimitsValue(),
-		})
-	}
-	exp := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range keys {
-		sum := sha256.Sum256(fmt.Appendf(nil, "pcs_key_%d", i))
-		doc.Keys = append(doc.Keys, policy.Key{
-			ID: fmt.Sprintf("key_%016d", i), Name: fmt.Sprintf("tenant %d", i), SHA256: hex.EncodeToString(sum[:]),
-			Active: i%10 != 0, AllowedPaths: []string{fmt.Sprintf("/svc/%d/", i%routes)}, Permissions: []string{"read", "write"},
-			ExpiresAt: exp,
-		})
-	}
-	return doc
 }

@@ -170,29 +170,7 @@ func (r *Reader) Object(path string) iter.Seq[string] {
 			}
 			r.skipSpace()
 			start := r.pos
-			if !yield(key) {
-				r.fail("internal error: object loop ended early")
-				return
-			}
-			if r.syntax != nil {
-				return
-			}
-			if r.pos == start {
-				r.Skip()
-			}
-			r.skipSpace()
-			if r.pos >= len(r.src) {
-				r.fail("unexpected end of input in object")
-				return
-			}
-			switch r.src[r.pos] {
-			case ',':
-				r.pos++
-			case '}':
-				r.pos++
-				return
-			default:
-				r.fail("expected ',' or '}' in object")
+			if !r.next(yield(key), start, '}', "object") {
 				return
 			}
 		}
@@ -245,33 +223,43 @@ func (r *Reader) Array(path, field string) iter.Seq[int] {
 		for i := 0; ; i++ {
 			r.skipSpace()
 			start := r.pos
-			if !yield(i) {
-				r.fail("internal error: array loop ended early")
-				return
-			}
-			if r.syntax != nil {
-				return
-			}
-			if r.pos == start {
-				r.Skip()
-			}
-			r.skipSpace()
-			if r.pos >= len(r.src) {
-				r.fail("unexpected end of input in array")
-				return
-			}
-			switch r.src[r.pos] {
-			case ',':
-				r.pos++
-			case ']':
-				r.pos++
-				return
-			default:
-				r.fail("expected ',' or ']' in array")
+			if !r.next(yield(i), start, ']', "array") {
 				return
 			}
 		}
 	}
+}
+
+// next finishes one member of an object or element of an array after the caller's loop body
+// ran (yielded is what yield returned, start where the value began): it skips the value if the
+// body did not read it, then consumes ',' or the closing bracket. It reports whether another
+// member or element follows.
+func (r *Reader) next(yielded bool, start int, closing byte, in string) bool {
+	if !yielded {
+		r.fail("internal error: %s loop ended early", in)
+		return false
+	}
+	if r.syntax == nil && r.pos == start {
+		r.Skip()
+	}
+	if r.syntax != nil {
+		return false
+	}
+	r.skipSpace()
+	if r.pos >= len(r.src) {
+		r.fail("unexpected end of input in %s", in)
+		return false
+	}
+	switch r.src[r.pos] {
+	case ',':
+		r.pos++
+		return true
+	case closing:
+		r.pos++
+		return false
+	}
+	r.fail("expected ',' or '%c' in %s", closing, in)
+	return false
 }
 
 // Skip consumes the next value, checking its syntax.

@@ -144,6 +144,12 @@ func (p *Publisher) Run(ctx context.Context) {
 	changes, cancel := p.store.Subscribe()
 	defer cancel()
 	for {
+		// Refresh before waiting, the first time too: a change committed before Subscribe
+		// (between the server's first build and this goroutine starting) sends no notification.
+		// With nothing new, Refresh only reads the version.
+		if err := p.Refresh(ctx); err != nil && ctx.Err() == nil {
+			p.opts.Logger.Error("snapshot not published; the previous one stays", "err", err)
+		}
 		tick, stop := p.opts.Clock.Timer(p.opts.Recheck)
 		select {
 		case <-ctx.Done():
@@ -153,8 +159,5 @@ func (p *Publisher) Run(ctx context.Context) {
 		case <-tick:
 		}
 		stop()
-		if err := p.Refresh(ctx); err != nil && ctx.Err() == nil {
-			p.opts.Logger.Error("snapshot not published; the previous one stays", "err", err)
-		}
 	}
 }

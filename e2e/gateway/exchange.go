@@ -113,9 +113,22 @@ func (ex *exchange) decided() (*wasmhost.Response, error) {
 // connection must be aborted: a reset, or a local response once the response started.
 func (ex *exchange) finish() (abort bool) {
 	if ex.fed != nil {
-		ex.body.CloseWithError(errDecided)
-		// Unblock a feeder waiting on a slow client.
-		_ = http.NewResponseController(ex.w.ResponseWriter).SetReadDeadline(time.Now())
+		ex.body.CloseWithError(errDecided) // unblocks a feeder writing to the upstream
+		ex.mu.Lock()
+		unread := !ex.bodyRead
+		ex.mu.Unlock()
+		if unread {
+			// The feeder may be blocked reading a slow client: only a read deadline unblocks
+			// it. Never set one otherwise: the server's background read on a kept-alive
+			// connection would fail on it and cancel the context of every later request on
+			// that connection. (An interrupted body read makes the server close the
+			// connection after this reply, so no later request sees the deadline.)
+			select {
+			case <-ex.fed:
+			default:
+				_ = http.NewResponseController(ex.w.ResponseWriter).SetReadDeadline(time.Now())
+			}
+		}
 		<-ex.fed
 	}
 	if ex.cancel != nil {

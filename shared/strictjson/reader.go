@@ -40,6 +40,9 @@ type Reader struct {
 	syntax *SyntaxError
 	keys   []string // keys of the open objects, for duplicate detection
 	strs   []string // scratch for Strings
+	// slab backs the lists Strings returns; slabSize is the size of the last one made.
+	slab     []string
+	slabSize int
 }
 
 // NewReader returns a Reader over data.

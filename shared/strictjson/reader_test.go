@@ -3,6 +3,7 @@ package strictjson
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -210,4 +211,38 @@ func asSyntax(err error, se **SyntaxError) bool {
 	s, ok := err.(*SyntaxError)
 	*se = s
 	return ok
+}
+
+// TestStringsListsAreIndependent: lists share a slab, yet appending to one never changes
+// another, and there are as many lists as the document has, however many.
+func TestStringsListsAreIndependent(t *testing.T) {
+	var doc strings.Builder
+	doc.WriteString(`[`)
+	for i := range 3000 {
+		if i > 0 {
+			doc.WriteString(",")
+		}
+		fmt.Fprintf(&doc, `["a%d","b%d"]`, i, i)
+	}
+	doc.WriteString(`]`)
+	r := NewReader([]byte(doc.String()))
+	var lists [][]string
+	for range r.Array("", "") {
+		lists = append(lists, r.Strings("", ""))
+	}
+	if err := r.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range lists {
+		lists[i] = append(lists[i], "appended")
+	}
+	for i, l := range lists {
+		want := []string{fmt.Sprintf("a%d", i), fmt.Sprintf("b%d", i), "appended"}
+		if !slices.Equal(l, want) {
+			t.Fatalf("list %d = %q, want %q", i, l, want)
+		}
+	}
+	if len(lists) != 3000 {
+		t.Fatalf("%d lists, want 3000", len(lists))
+	}
 }

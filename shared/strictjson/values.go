@@ -15,9 +15,10 @@ func (r *Reader) String(path, field string) string {
 	return s
 }
 
-// Strings reads an array of strings. The elements collect on a scratch stack and are copied
-// once into an exactly-sized slice: one allocation per list, which matters for a snapshot's
-// thousands of keys.
+// Strings reads an array of strings. The elements collect on a scratch stack and are then
+// copied into a slab shared by the lists this Reader returns (each list capped, so appending
+// to one never overwrites the next): a snapshot's thousands of short lists cost a handful of
+// allocations instead of one each, which counts in Wasm, where allocation and GC are slow.
 func (r *Reader) Strings(path, field string) []string {
 	base := len(r.strs)
 	p := ""
@@ -35,10 +36,23 @@ func (r *Reader) Strings(path, field string) []string {
 	if len(r.strs) == base {
 		return nil
 	}
-	out := make([]string, len(r.strs)-base)
+	out := r.slabStrings(len(r.strs) - base)
 	copy(out, r.strs[base:])
 	clear(r.strs[base:])
 	r.strs = r.strs[:base]
+	return out
+}
+
+// slabStrings returns a capped slice of n strings from the Reader's slab, starting a new slab
+// when the current one is too small. Slabs grow from 16 to 1,024 strings, so small documents
+// (an API request body) stay small.
+func (r *Reader) slabStrings(n int) []string {
+	if n > len(r.slab) {
+		r.slabSize = min(max(r.slabSize*2, 16), 1024)
+		r.slab = make([]string, max(n, r.slabSize))
+	}
+	out := r.slab[:n:n]
+	r.slab = r.slab[n:]
 	return out
 }
 

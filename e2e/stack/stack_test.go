@@ -34,6 +34,12 @@ func TestKeyLifecycle(t *testing.T) {
 			took = e.waitStatus(t, k.Key, http.StatusUnauthorized, t0, publishLimit)
 			t.Logf("revoked → refused on every VM in %v", took)
 			e.expectSteady(t, "", http.StatusUnauthorized)
+
+			// Every applied snapshot records its apply time, once.
+			h, _ := e.Host().Metric("portcullis_snapshot_apply_ms")
+			if applied := e.Applied(); applied < 3*workers || int64(h.Count) != applied {
+				t.Errorf("apply-time histogram has %d samples for %d applied snapshots", h.Count, applied)
+			}
 		})
 	}
 }

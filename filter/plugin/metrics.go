@@ -14,6 +14,9 @@ const (
 	metricSnapshotRejected = "portcullis_snapshots_rejected"
 	metricPollFailures     = "portcullis_poll_failures"
 	metricPolicyVersion    = "portcullis_policy_version"
+	// metricApplyMillis is how long each applied snapshot took to verify, decode and compile,
+	// in milliseconds: the time the worker served no request.
+	metricApplyMillis = "portcullis_snapshot_apply_ms"
 )
 
 type metrics struct {
@@ -22,6 +25,7 @@ type metrics struct {
 
 	snapshotApplied, snapshotRejected, pollFailures proxywasm.MetricCounter
 	policyVersion                                   proxywasm.MetricGauge
+	applyMillis                                     proxywasm.MetricHistogram
 }
 
 // defineMetrics defines every counter up front so the request path only increments.
@@ -34,6 +38,7 @@ func defineMetrics() *metrics {
 		snapshotRejected: proxywasm.DefineCounterMetric(metricSnapshotRejected),
 		pollFailures:     proxywasm.DefineCounterMetric(metricPollFailures),
 		policyVersion:    proxywasm.DefineGaugeMetric(metricPolicyVersion),
+		applyMillis:      proxywasm.DefineHistogramMetric(metricApplyMillis),
 	}
 	for _, c := range engine.Codes {
 		m.denied[string(c)] = proxywasm.DefineCounterMetric(metricDeniedPrefix + string(c))

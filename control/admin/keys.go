@@ -137,15 +137,8 @@ func (s *Service) UpdateKey(ctx context.Context, who auth.Principal, id string, 
 			return err
 		}
 		k.UpdatedAt = now
-		if err := tx.UpdateKey(ctx, k); err != nil {
-			return err
-		}
-		st, err := tx.BumpVersion(ctx, now)
-		if err != nil {
-			return err
-		}
-		version = st.Version
-		return audit(ctx, tx, now, who, "key.update", k.ID, version, auditKeyOf(before), auditKeyOf(k))
+		version, err = saveKeyChange(ctx, tx, now, who, "key.update", before, k)
+		return err
 	})
 	if err != nil {
 		return store.Key{}, 0, err
@@ -166,20 +159,26 @@ func (s *Service) RevokeKey(ctx context.Context, who auth.Principal, id string) 
 		}
 		before := k
 		k.Active, k.RevokedAt, k.UpdatedAt = false, now, now
-		if err := tx.UpdateKey(ctx, k); err != nil {
-			return err
-		}
-		st, err := tx.BumpVersion(ctx, now)
-		if err != nil {
-			return err
-		}
-		version = st.Version
-		return audit(ctx, tx, now, who, "key.revoke", k.ID, version, auditKeyOf(before), auditKeyOf(k))
+		version, err = saveKeyChange(ctx, tx, now, who, "key.revoke", before, k)
+		return err
 	})
 	if err != nil {
 		return store.Key{}, 0, err
 	}
 	return k, version, nil
+}
+
+// saveKeyChange writes a changed key, publishes it as a new snapshot version and audits the
+// change from before, all in tx. It returns the new version.
+func saveKeyChange(ctx context.Context, tx store.Tx, now time.Time, who auth.Principal, action string, before, k store.Key) (uint64, error) {
+	if err := tx.UpdateKey(ctx, k); err != nil {
+		return 0, err
+	}
+	st, err := tx.BumpVersion(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	return st.Version, audit(ctx, tx, now, who, action, k.ID, st.Version, auditKeyOf(before), auditKeyOf(k))
 }
 
 func sameKeyConfig(a, b store.Key) bool {

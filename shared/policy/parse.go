@@ -65,27 +65,9 @@ func readDocument(r *strictjson.Reader, path string) *Document {
 		case "default_limits":
 			readLimits(r, strictjson.Join(path, k), &doc.DefaultLimits)
 		case "routes":
-			rp := strictjson.Join(path, k)
-			for i := range r.Array(path, k) {
-				if i >= MaxRoutes {
-					r.FieldErrorf(path, k, "has more than %d routes", MaxRoutes)
-					r.Skip()
-					continue
-				}
-				doc.Routes = append(doc.Routes, Route{})
-				readRoute(r, strictjson.Index(rp, i), &doc.Routes[i])
-			}
+			readList(r, path, k, MaxRoutes, "routes", &doc.Routes, readRoute)
 		case "keys":
-			kp := strictjson.Join(path, k)
-			for i := range r.Array(path, k) {
-				if i >= MaxKeys {
-					r.FieldErrorf(path, k, "has more than %d keys", MaxKeys)
-					r.Skip()
-					continue
-				}
-				doc.Keys = append(doc.Keys, Key{})
-				readKey(r, strictjson.Index(kp, i), &doc.Keys[i])
-			}
+			readList(r, path, k, MaxKeys, "keys", &doc.Keys, readKey)
 		default:
 			r.Unknown(path, k)
 		}
@@ -94,6 +76,23 @@ func readDocument(r *strictjson.Reader, path string) *Document {
 		r.FieldErrorf(path, "version", "required (set it to %d)", Version)
 	}
 	return doc
+}
+
+// readList reads the array at path.field into *list, each element with read. Past max
+// elements it reports one error naming what and skips the rest.
+func readList[T any](r *strictjson.Reader, path, field string, max int, what string, list *[]T, read func(*strictjson.Reader, string, *T)) {
+	p := strictjson.Join(path, field)
+	for i := range r.Array(path, field) {
+		if i >= max {
+			if i == max {
+				r.FieldErrorf(path, field, "has more than %d %s", max, what)
+			}
+			r.Skip()
+			continue
+		}
+		*list = append(*list, *new(T))
+		read(r, strictjson.Index(p, i), &(*list)[i])
+	}
 }
 
 func readRoute(r *strictjson.Reader, path string, rt *Route) {

@@ -177,3 +177,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseTooManyRoutes: past MaxRoutes the document is refused with one error, not one per
+// extra route, and the extra routes are not kept.
+func TestParseTooManyRoutes(t *testing.T) {
+	route := `{"match": {"path_prefix": "/"}, "auth": {"type": "none"}}`
+	doc := `{"version": 1, "routes": [` + strings.Repeat(route+",", MaxRoutes+2) + route + `]}`
+	got, err := Parse([]byte(doc))
+	var errs *strictjson.Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Parse = %v, want field errors", err)
+	}
+	want := []strictjson.FieldError{{Path: "routes", Msg: "has more than 10000 routes"}}
+	if !reflect.DeepEqual(errs.List, want) || errs.Dropped != 0 {
+		t.Fatalf("errors = %+v (+%d dropped), want %+v", errs.List, errs.Dropped, want)
+	}
+	if got != nil {
+		t.Fatalf("Parse returned a document with %d routes", len(got.Routes))
+	}
+}

@@ -25,9 +25,9 @@ wasm-test-modules: build
 	$(WASMENV) $(GO) build $(WASMFLAGS) -o $(WASM_NOOP) ./testdata/noopfilter
 	$(WASMENV) $(GO) build $(WASMFLAGS) -o $(WASM_PROBE) ./testdata/hostprobe
 
-# The wasip1 build proves filter/ and shared/ compile for the VM, and the wasip1 vet that the
-# shared/ tests do too (make bench runs them under wazero). The filter's own tests import the
-# SDK's emulator, which only builds natively.
+# The wasip1 build proves filter/ and shared/ compile for the VM; the wasip1 vet proves the same
+# of shared/'s tests, which make bench runs under wazero. The filter's own tests import the SDK's
+# emulator, which only builds natively.
 test: wasm-test-modules
 	$(GO) vet ./...
 	$(WASMENV) $(GO) build ./filter/... ./shared/...

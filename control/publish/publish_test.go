@@ -207,6 +207,32 @@ func TestRunFollowsNotifications(t *testing.T) {
 	<-done
 }
 
+// A change committed after the first build but before Run subscribed sends no notification
+// Run can see; Run still publishes it at once, without waiting for the re-check.
+func TestRunPublishesChangesMadeBeforeItStarted(t *testing.T) {
+	st := openStore(t)
+	fake := clock.NewFake(t0)
+	p := publish.New(st, priv, publish.Options{Clock: fake, Recheck: time.Hour})
+	if err := p.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	changed := p.Changed()
+	bump(t, st, nil)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { p.Run(runCtx); close(done) }()
+	select {
+	case <-changed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not publish the version committed before it started")
+	}
+	if p.Current().Version != 2 {
+		t.Fatalf("version = %d", p.Current().Version)
+	}
+	cancel()
+	<-done
+}
+
 // Without notifications (another process wrote to SQLite, or a notification was lost), the
 // periodic re-check publishes the new version.
 func TestRunRechecks(t *testing.T) {

@@ -59,6 +59,9 @@ func (ex *exchange) serve() {
 	if res.EndOfStream {
 		out.Body, out.ContentLength = http.NoBody, 0
 	} else {
+		// Full duplex, as Envoy streams: the upstream's answer may go out while the client is
+		// still sending (Go's server would otherwise read the rest of the body first).
+		_ = http.NewResponseController(ex.w.ResponseWriter).EnableFullDuplex()
 		pr, pw := io.Pipe()
 		out.Body, ex.body = pr, pr
 		ex.fed = make(chan struct{})

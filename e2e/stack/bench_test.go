@@ -69,9 +69,8 @@ func BenchmarkPublishLatency(b *testing.B) {
 	}
 }
 
-// largePolicy has routes API-key routes, svc<i>.example.com /svc/<i>/, then a catch-all API-key
-// route so that the benchmarks' probe requests match too: the 1,000-route shape of the apply
-// target.
+// largePolicy is routes API-key routes (svc<i>.example.com, /svc/<i>/), the shape of the apply
+// target, then a catch-all API-key route so that the benchmarks' probe requests match too.
 func largePolicy(routes int) []byte {
 	var b strings.Builder
 	b.WriteString(`{"version": 1, "routes": [`)

@@ -3,6 +3,7 @@ package plugin
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -99,7 +100,13 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 		t.Fatalf("%d polls in flight, want 1", n)
 	}
 	hs, body := s.snapshotReply(t, 7, scenario.Policy)
+	gcPercent := debug.SetGCPercent(-1) // read the setting (the native leg shares this process)
+	debug.SetGCPercent(gcPercent)
 	host.CallOnHttpCallResponse(poll.CalloutID, hs, nil, body)
+	// The collector is paused only while the snapshot applies.
+	if got := debug.SetGCPercent(gcPercent); got != gcPercent {
+		t.Fatalf("GC percent after the apply = %d, want %d", got, gcPercent)
+	}
 	if o, _ := send(host, &apiReq); o.Status != 0 {
 		t.Fatalf("after the snapshot: %d %s, want allowed", o.Status, o.Body)
 	}

@@ -95,9 +95,8 @@ func isMethod(s string) bool {
 }
 
 // normalizeHex reports whether *s is n hex digits and lower-cases it in place if needed. One
-// pass over a local copy (a loop through the pointer reloads it every byte, which compiled to
-// Wasm doubled the cost), no allocation for the usual lower-case input: it runs once per key of
-// a snapshot.
+// pass over a local copy (a loop through the pointer would reload it every byte), no allocation
+// for the usual lower-case input: it runs once per key of a snapshot.
 func normalizeHex(s *string, n int) bool {
 	v := *s
 	if len(v) != n {

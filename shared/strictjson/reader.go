@@ -74,8 +74,9 @@ func (r *Reader) fail(format string, args ...any) {
 	}
 }
 
-// The byte loops below work on local copies of src and pos: compiled to Wasm, every access to
-// r.pos would be a load and store of linear memory, which made scanning several times slower.
+// The byte loops below work on local copies of src and pos: compiled to Wasm, a loop through
+// r.pos loads and stores linear memory on every byte (a plain scan ran 3x slower that way;
+// snapshot decoding, which does much more per byte, gained ~5%).
 
 func (r *Reader) skipSpace() {
 	src, pos := r.src, r.pos

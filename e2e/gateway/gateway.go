@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -26,14 +27,19 @@ type Config struct {
 	// StreamTimeout bounds how long the filter may hold a request or response without
 	// releasing it; 0 means 30s.
 	StreamTimeout time.Duration
+	// AllowUnderscoreHeaders lets header names with '_' through to the filter. By default such
+	// a request is refused with 400, as Envoy does with headers_with_underscores_action:
+	// REJECT_REQUEST (the shipped envoy.yaml): CGI and WSGI upstreams fold '_' and '-' together.
+	AllowUnderscoreHeaders bool
 }
 
 // Gateway is the http.Handler that runs requests through the filter.
 type Gateway struct {
-	host    *wasmhost.Host
-	proxy   *httputil.ReverseProxy
-	logger  *slog.Logger
-	timeout time.Duration
+	host        *wasmhost.Host
+	proxy       *httputil.ReverseProxy
+	logger      *slog.Logger
+	timeout     time.Duration
+	underscores bool
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -49,7 +55,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.StreamTimeout < 0 {
 		return nil, fmt.Errorf("gateway: negative stream timeout %v", cfg.StreamTimeout)
 	}
-	g := &Gateway{host: cfg.Host, logger: cfg.Logger, timeout: cfg.StreamTimeout}
+	g := &Gateway{host: cfg.Host, logger: cfg.Logger, timeout: cfg.StreamTimeout, underscores: cfg.AllowUnderscoreHeaders}
 	if g.logger == nil {
 		g.logger = slog.Default()
 	}
@@ -78,6 +84,15 @@ func New(cfg Config) (*Gateway, error) {
 // ServeHTTP runs one request through the filter and, if the filter lets it, the upstream.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if reason := g.codecRejects(r); reason != "" {
+		// Refused as Envoy's codec and connection manager refuse it, before any filter runs.
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, "Bad Request: "+reason+"\n")
+		g.accessLog(r, http.StatusBadRequest, -1, time.Since(start))
+		return
+	}
 	rec := &recorder{ResponseWriter: w}
 	s := g.host.NewStream(streamInfo(r))
 	ex := &exchange{g: g, s: s, w: rec, r: r}

@@ -15,15 +15,16 @@ import (
 	"github.com/portcullis/portcullis/e2e/wasmhost"
 )
 
-// hopByHop headers belong to one connection; Envoy strips them before its filters run.
+// hopByHop headers belong to one connection and are never forwarded upstream. The filter still
+// sees them, so they count against its header limits: what is counted is what the client sent.
 var hopByHop = map[string]bool{
 	"connection": true, "keep-alive": true, "proxy-connection": true, "transfer-encoding": true,
 	"upgrade": true, "te": true, "trailer": true,
 }
 
 // requestPairs presents the request as Envoy presents it to a filter: :method, :scheme,
-// :authority and :path first, then the headers with lower-case names (sorted, since Go does not
-// keep their order), hop-by-hop headers removed, and an x-request-id generated when missing.
+// :authority and :path first, then every header the client sent with lower-case names (sorted,
+// since Go does not keep their order), and an x-request-id generated when missing.
 func requestPairs(r *http.Request) [][2]string {
 	scheme := "http"
 	if r.TLS != nil {
@@ -43,9 +44,6 @@ func requestPairs(r *http.Request) [][2]string {
 	sort.Strings(names)
 	for _, name := range names {
 		lower := strings.ToLower(name)
-		if hopByHop[lower] {
-			continue
-		}
 		for _, v := range r.Header[name] {
 			pairs = append(pairs, [2]string{lower, v})
 		}
@@ -54,6 +52,25 @@ func requestPairs(r *http.Request) [][2]string {
 		pairs = append(pairs, [2]string{"x-request-id", requestID()})
 	}
 	return pairs
+}
+
+// codecRejects returns why the request must be refused before any filter runs, or "". These
+// are refusals of Envoy's own codec and connection manager with the shipped envoy.yaml:
+//   - a '#' in the request target: a target never carries a fragment, and a filter that cut
+//     the path there would judge a different path than the upstream serves;
+//   - a header name with '_', unless allowed (headers_with_underscores_action: REJECT_REQUEST).
+func (g *Gateway) codecRejects(r *http.Request) string {
+	if strings.IndexByte(r.RequestURI, '#') >= 0 {
+		return "fragment in the request target"
+	}
+	if !g.underscores {
+		for name := range r.Header {
+			if strings.IndexByte(name, '_') >= 0 {
+				return "header name with an underscore"
+			}
+		}
+	}
+	return ""
 }
 
 // requestID returns a random version 4 UUID, the form of Envoy's generated request ids.
@@ -103,10 +120,15 @@ func (ex *exchange) rewrite(pr *httputil.ProxyRequest, upstream *url.URL) {
 			}
 		}
 	}
-	if u, err := url.ParseRequestURI(path); err == nil {
-		out.URL.Path, out.URL.RawPath, out.URL.RawQuery = u.Path, u.RawPath, u.RawQuery
-	}
 	pr.SetURL(upstream)
+	// The upstream receives the path exactly as the filter released it: the request line is
+	// the upstream's base path followed by :path verbatim, never Go's re-encoding of a decoded
+	// copy (which could differ from what the filter judged).
+	rawPath, rawQuery, hasQuery := strings.Cut(path, "?")
+	base := strings.TrimSuffix(upstream.EscapedPath(), "/")
+	out.URL.Path, out.URL.RawPath = "", ""
+	out.URL.Opaque = base + rawPath
+	out.URL.RawQuery, out.URL.ForceQuery = rawQuery, hasQuery && rawQuery == ""
 	out.Host = authority
 	if out.Body != nil && out.Body != http.NoBody {
 		// The filter may have changed the body; trust its content-length, else stream it.

@@ -155,4 +155,22 @@ var Cases = []Case{
 	{"encoded unreserved character", get("x", "/%70ublic/a"), Want{Status: 400, Code: "invalid_path"}},
 	{"empty segment", get("x", "//public/a"), Want{Status: 400, Code: "invalid_path"}},
 	{"encoded space is fine", get("x", "/public/a%20b"), Want{}},
+	// Found by an outside probe: each passed the route or the key's allowed paths and reached
+	// the upstream with its traversal intact.
+	{"fragment after a public route", get("x", "/public/x#/../../admin"), Want{Status: 400, Code: "invalid_path"}},
+	{"fragment after an allowed path", get(api, "/v1/builds/x#/../../users", h("x-api-key", KeyBuilds)), Want{Status: 400, Code: "invalid_path"}},
+	{"encoded fragment traversal", get(api, "/v1/builds/x#/%2e%2e/%2e%2e/users", h("x-api-key", KeyBuilds)), Want{Status: 400, Code: "invalid_path"}},
+	{"dot-dot hidden by a path parameter", get(api, "/v1/builds/..;/users", h("x-api-key", KeyBuilds)), Want{Status: 400, Code: "invalid_path"}},
+	{"encoded dot-dot with a path parameter", get(api, "/v1/builds/%2e%2e;/users", h("x-api-key", KeyBuilds)), Want{Status: 400, Code: "invalid_path"}},
+	{"dot-dot with an encoded semicolon", get(api, "/v1/builds/..%3b/users", h("x-api-key", KeyBuilds)), Want{Status: 400, Code: "invalid_path"}},
+	{"path parameter on a protected segment", get("x", "/healthz;x=1"), Want{Status: 400, Code: "invalid_path"}},
+	{"encoded CR", get("x", "/public/a%0d"), Want{Status: 400, Code: "invalid_path"}},
+	{"encoded LF", get("x", "/public/a%0Ab"), Want{Status: 400, Code: "invalid_path"}},
+	{"encoded tab", get("x", "/public/a%09"), Want{Status: 400, Code: "invalid_path"}},
+	{"encoded DEL", get("x", "/public/a%7f"), Want{Status: 400, Code: "invalid_path"}},
+	{"encoded control in the query is data", get("x", "/public/a?note=line%0Aline"), Want{}},
+	{"underscore spelling of an identity header removed", get("x", "/public/a", h("x_portcullis_key_id", "k-full"), h("X_Portcullis-Key_Name", "evil")),
+		Want{Absent: []string{"x_portcullis_key_id", "x_portcullis-key_name"}}},
+	{"underscore spoof replaced by the real identity", get(api, "/v1/builds", h("x_portcullis_key_id", "admin"), h("x-api-key", KeyBuilds)),
+		Want{Upstream: [][2]string{{"x-portcullis-key-id", "k-builds"}}, Absent: []string{"x_portcullis_key_id"}}},
 }

@@ -117,7 +117,12 @@ func TestPathHygiene(t *testing.T) {
 		"/a.b/c..d/.e":   true,
 		"/a%2ejpg":       true,
 		"/a%20b?q=%2f..": true,
-		"/a?x#y":         true,
+		"/a?x#y":         false, // a request target never carries a fragment
+		"/a#":            false,
+		"/open#/../x":    false,
+		"/a?x=%0a%7f":    true, // encoded controls in the query are form data, not path
+		"/a%80%ff":       true,
+		"/a%20b%21":      true,
 		"/...":           true,
 		"":               false,
 		"a/b":            false,
@@ -140,6 +145,20 @@ func TestPathHygiene(t *testing.T) {
 		"/a\rb":          false,
 		"/a?b\nc":        false,
 		"/a\x7f":         false,
+		"/a%0d":          false,
+		"/a%0A":          false,
+		"/a%09b":         false,
+		"/a%7F":          false,
+		"/a%1f":          false,
+		"/a%01":          false,
+		"/a/..;/b":       false,
+		"/a/%2e%2e;/b":   false,
+		"/a/..%3b/b":     false,
+		"/a/..%3B/b":     false,
+		"/a/.;x/b":       false,
+		"/a/;x/b":        false,
+		"/a;jsessionid":  false, // path parameters are refused unless the policy allows them
+		"/a%3bx":         false,
 	}
 	for p, want := range tests {
 		d := e.Decide(&engine.Request{Method: "GET", Authority: "h", Path: p})

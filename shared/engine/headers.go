@@ -44,7 +44,7 @@ func scanHeaders(headers [][2]string) headerScan {
 			default:
 				s.contentLength = n
 			}
-		case hasPrefixFold(name, HeaderPrefix):
+		case isReserved(name):
 			s.reserved = true
 		}
 	}
@@ -55,7 +55,7 @@ func scanHeaders(headers [][2]string) headerScan {
 func reservedNames(headers [][2]string) []string {
 	var out []string
 	for _, h := range headers {
-		if !hasPrefixFold(h[0], HeaderPrefix) {
+		if !isReserved(h[0]) {
 			continue
 		}
 		dup := false
@@ -86,8 +86,20 @@ func equalFold(a, b string) bool {
 	return true
 }
 
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && equalFold(s[:len(prefix)], prefix)
+// isReserved reports whether name is in the x-portcullis-* space under any spelling an
+// upstream may fold onto it: case-insensitively, and with '_' for '-', since CGI and WSGI
+// servers present both X-Portcullis-Key-Id and X_Portcullis_Key_Id as HTTP_X_PORTCULLIS_KEY_ID.
+func isReserved(name string) bool {
+	if len(name) < len(HeaderPrefix) {
+		return false
+	}
+	for i := 0; i < len(HeaderPrefix); i++ {
+		c, want := lower(name[i]), HeaderPrefix[i]
+		if c != want && !(want == '-' && c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func lower(c byte) byte {

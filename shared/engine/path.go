@@ -1,11 +1,19 @@
 package engine
 
-// cleanPath returns the path part of a :path value (query and fragment removed) if it is safe
-// to match on, or false. Safe means: absolute; no control characters or raw backslashes; no
-// empty, "." or ".." segments, raw or percent-encoded; no encoded '/', '\' or NUL; and no
-// percent-encoded unreserved characters. The last rule closes a route bypass: "/%61dmin" would
-// not match a route on "/admin" but reaches the upstream as /admin. Clients never need to
-// encode unreserved characters (RFC 3986 §2.3), so rejecting them costs nothing legitimate.
+// cleanPath returns the path part of a :path value (the query removed) if it is safe to match
+// on, or false. Safe means the filter and any upstream read the same path from it:
+//   - absolute; no raw control characters anywhere (query included);
+//   - no '#' anywhere: a request target never carries a fragment, and a host that cut the path
+//     at '#' would judge "/open" while an upstream that does not serves "/open#/../admin";
+//   - no ';' path parameters, raw or encoded: Tomcat and Spring drop ";..." from a segment, so
+//     "/public/..;/admin" would pass a check on /public and be served as /admin;
+//   - no empty, "." or ".." segments, raw or percent-encoded;
+//   - no encoded '/', '\' or control character (%00-%1f, %7f);
+//   - no percent-encoded unreserved characters: "/%61dmin" would not match a route on "/admin"
+//     but reaches the upstream as /admin. Clients never need to encode unreserved characters
+//     (RFC 3986 §2.3), so rejecting them costs nothing legitimate.
+//
+// The query is only checked for raw control characters: encoded ones there are form data.
 func cleanPath(p string) (string, bool) {
 	if p == "" || p[0] != '/' {
 		return "", false
@@ -13,10 +21,10 @@ func cleanPath(p string) (string, bool) {
 	end := len(p)
 	for i := 0; i < len(p); i++ {
 		c := p[i]
-		if c < 0x20 || c == 0x7f {
-			return "", false // NUL, CR, LF and friends anywhere, query included
+		if c < 0x20 || c == 0x7f || c == '#' {
+			return "", false
 		}
-		if (c == '?' || c == '#') && end == len(p) {
+		if c == '?' && end == len(p) {
 			end = i
 		}
 	}
@@ -25,7 +33,7 @@ func cleanPath(p string) (string, bool) {
 	for i := 1; i <= len(path); i++ {
 		if i < len(path) && path[i] != '/' {
 			c := path[i]
-			if c == '\\' {
+			if c == '\\' || c == ';' {
 				return "", false
 			}
 			if c == '%' {
@@ -68,8 +76,8 @@ func safeSegment(seg string, last bool) bool {
 	return dots > 2
 }
 
-// safeEscape checks the escape at path[i] ('%'): two hex digits, not an encoded '/', '\', NUL
-// or '.' outside a dot segment check, and not an unreserved character.
+// safeEscape checks the escape at path[i] ('%'): two hex digits, not an encoded '/', '\', ';'
+// or control character, '.' left to the dot segment check, and not an unreserved character.
 func safeEscape(path string, i int) bool {
 	if i+2 >= len(path) {
 		return false
@@ -80,7 +88,7 @@ func safeEscape(path string, i int) bool {
 		return false
 	}
 	switch b := hi<<4 | lo; {
-	case b == '/' || b == '\\' || b == 0:
+	case b == '/' || b == '\\' || b == ';' || b < 0x20 || b == 0x7f:
 		return false
 	case b == '.':
 		return true // judged by safeSegment, since "a%2ejpg" is harmless

@@ -19,14 +19,30 @@ type evaluation struct {
 	Code    string          `json:"code,omitempty"`
 	Body    json.RawMessage `json:"body,omitempty"`
 	Headers [][2]string     `json:"headers,omitempty"`
-	Route   string          `json:"route"`
-	KeyID   string          `json:"key_id"`
-	Check   string          `json:"check"`
-	// For an allowed request: the body limit and the header edits before the upstream.
-	MaxBodyBytes  int64       `json:"max_body_bytes,omitempty"`
-	RemoveHeaders []string    `json:"remove_headers,omitempty"`
-	SetHeaders    [][2]string `json:"set_headers,omitempty"`
+	// Local is true for a non-error reply the filter sends itself (a CORS preflight answer),
+	// described by Status and Headers.
+	Local bool   `json:"local,omitempty"`
+	Route string `json:"route"`
+	KeyID string `json:"key_id"`
+	// Check is the pipeline stage that decided.
+	Check string `json:"check"`
+	// For an allowed request: the body limit and the header edits before the upstream, and the
+	// edits the filter makes to the upstream's response headers.
+	MaxBodyBytes    int64          `json:"max_body_bytes,omitempty"`
+	RemoveHeaders   []string       `json:"remove_headers,omitempty"`
+	SetHeaders      [][2]string    `json:"set_headers,omitempty"`
+	ResponseHeaders []responseEdit `json:"response_headers,omitempty"`
 }
+
+// responseEdit is one response header edit: "add" (when the upstream did not set it), "set",
+// "remove" or "vary" (a token added to the list).
+type responseEdit struct {
+	Action string `json:"action"`
+	Name   string `json:"name"`
+	Value  string `json:"value,omitempty"`
+}
+
+var editActions = map[engine.EditMode]string{engine.EditAdd: "add", engine.EditSet: "set", engine.EditRemove: "remove", engine.EditVary: "vary"}
 
 func (s *server) evaluate(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
@@ -46,9 +62,12 @@ func (s *server) evaluate(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Now = s.cfg.Clock.Now()
 	d := cur.Engine.Decide(req)
-	out := evaluation{SnapshotVersion: cur.Version, Allow: d.Allow, Route: d.Route, KeyID: d.KeyID, Check: d.Check}
+	out := evaluation{SnapshotVersion: cur.Version, Allow: d.Allow, Local: d.Local, Route: d.Route, KeyID: d.KeyID, Check: d.Stage.String()}
 	if d.Allow {
 		out.MaxBodyBytes, out.RemoveHeaders, out.SetHeaders = d.MaxBodyBytes, d.Remove, d.Set
+		for _, ed := range d.Response {
+			out.ResponseHeaders = append(out.ResponseHeaders, responseEdit{Action: editActions[ed.Mode], Name: ed.Name, Value: ed.Value})
+		}
 	} else {
 		out.Status, out.Code, out.Headers = d.Status, d.Code, d.Headers
 		if json.Valid(d.Body) {
@@ -58,8 +77,9 @@ func (s *server) evaluate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// decodeEvaluate reads {"method", "host", "path", "headers"}; a header's value is a string or,
-// for a repeated header, an array of strings.
+// decodeEvaluate reads {"method", "host", "path", "headers", "client_address", "origin"}; a
+// header's value is a string or, for a repeated header, an array of strings. "origin" is a
+// shorthand for an Origin header; "client_address" is the connection's source address.
 func decodeEvaluate(body []byte) (*engine.Request, error) {
 	var (
 		r   = strictjson.NewReader(body)
@@ -74,6 +94,10 @@ func decodeEvaluate(body []byte) (*engine.Request, error) {
 			req.Authority = r.String("", k)
 		case "path":
 			req.Path = r.String("", k)
+		case "client_address":
+			req.Source = r.String("", k)
+		case "origin":
+			req.Headers = append(req.Headers, [2]string{"origin", r.String("", k)})
 		case "headers":
 			for h := range r.Object(k) {
 				name := strings.ToLower(h)

@@ -31,15 +31,15 @@ func TestEvaluate(t *testing.T) {
 			setHdrs []any
 		}{
 			{"key allowed", map[string]any{"method": "GET", "host": "api.example.com:443", "path": "/api/builds/1?x=1", "headers": map[string]any{"X-API-Key": raw}},
-				true, 0, "", "api", id, "allow", []any{[]any{"x-portcullis-key-id", id}, []any{"x-portcullis-key-name", "ci"}}},
+				true, 0, "", "api", id, "allow", []any{[]any{"x-portcullis-auth", "api_key"}, []any{"x-portcullis-key-id", id}, []any{"x-portcullis-key-name", "ci"}}},
 			{"bearer key allowed", map[string]any{"method": "POST", "host": "api.example.com", "path": "/api/builds", "headers": map[string]any{"authorization": "Bearer " + raw}},
-				true, 0, "", "api", id, "allow", []any{[]any{"x-portcullis-key-id", id}, []any{"x-portcullis-key-name", "ci"}}},
+				true, 0, "", "api", id, "allow", []any{[]any{"x-portcullis-auth", "api_key"}, []any{"x-portcullis-key-id", id}, []any{"x-portcullis-key-name", "ci"}}},
 			{"no key", map[string]any{"method": "GET", "host": "api.example.com", "path": "/api/builds"},
 				false, 401, "missing_credentials", "api", "", "auth", nil},
 			{"revoked key", map[string]any{"method": "GET", "host": "api.example.com", "path": "/api/builds", "headers": map[string]any{"x-api-key": revokedRaw}},
 				false, 401, "invalid_credentials", "api", "", "auth", nil},
 			{"path outside the key's paths", map[string]any{"method": "GET", "host": "api.example.com", "path": "/api/users", "headers": map[string]any{"x-api-key": raw}},
-				false, 403, "path_not_allowed", "api", id, "key_paths", nil},
+				false, 403, "path_not_allowed", "api", id, "guard", nil},
 			{"repeated credential", map[string]any{"method": "GET", "host": "api.example.com", "path": "/api/builds", "headers": map[string]any{"x-api-key": []string{raw, raw}}},
 				false, 400, "duplicate_credentials", "api", "", "auth", nil},
 			{"public route", map[string]any{"method": "GET", "path": "/healthz"}, true, 0, "", "health", "", "allow", nil},

@@ -58,6 +58,7 @@ func (l *logs) requests() []map[string]slog.Value {
 
 type env struct {
 	url  string // the gateway
+	g    *gateway.Gateway
 	host *wasmhost.Host
 	logs *logs
 	stop func() // shuts the gateway down, waiting for requests in flight; idempotent
@@ -108,7 +109,7 @@ func start(t testing.TB, moduleName string, opts wasmhost.Options, upstream http
 		up.Close()
 		h.Close(context.Background())
 	})
-	return &env{url: "http://" + ln.Addr().String(), host: h, logs: l, stop: stop}
+	return &env{url: "http://" + ln.Addr().String(), g: g, host: h, logs: l, stop: stop}
 }
 
 // client sends requests as written: no compression negotiation, no user agent.

@@ -2,22 +2,30 @@ package gateway_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/e2e/gateway"
 	"github.com/portcullis/portcullis/e2e/scenario"
 	"github.com/portcullis/portcullis/e2e/wasmhost"
 )
 
-// headersUpstream answers with the request headers it received, one pair per value.
+// headersUpstream answers with the request headers it received, one pair per value, and the
+// scenario's upstream response headers.
 var headersUpstream = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	io.Copy(io.Discard, r.Body)
+	for _, kv := range scenario.UpstreamResponse {
+		w.Header().Add(kv[0], kv[1])
+	}
 	w.Header().Set("X-Upstream", "1")
 	json.NewEncoder(w).Encode(r.Header)
 })
@@ -53,10 +61,19 @@ func codecRejects(c *scenario.Case) bool {
 	return false
 }
 
-// raw sends a bodiless request with its headers exactly as the case has them.
+// raw sends a bodiless request with its headers exactly as the case has them, from the case's
+// source address when it names one (any 127.0.0.0/8 address is this machine's).
 func raw(t *testing.T, base string, r *scenario.Request) *http.Response {
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	d := net.Dialer{}
+	if r.Source != "" {
+		ap, err := netip.ParseAddrPort(r.Source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.LocalAddr = &net.TCPAddr{IP: ap.Addr().AsSlice()}
+	}
+	conn, err := d.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +98,16 @@ func raw(t *testing.T, base string, r *scenario.Request) *http.Response {
 // the Portcullis filter in wasmhost, the upstream behind httputil.ReverseProxy.
 func TestScenarios(t *testing.T) {
 	e := start(t, "portcullis.wasm", wasmhost.Options{Workers: 2, PluginConfig: scenario.PluginConfig}, headersUpstream, gateway.Config{})
+	// The same gateway on IPv6 loopback, for the cases sent from ::1.
+	ln6, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- gateway.Serve(ctx, ln6, e.g, time.Second, slog.Default()) }()
+	t.Cleanup(func() { cancel(); <-served })
+	url6 := "http://" + ln6.Addr().String()
 	for i := range scenario.Cases {
 		c := &scenario.Cases[i]
 		t.Run(c.Name, func(t *testing.T) {
@@ -97,10 +124,14 @@ func TestScenarios(t *testing.T) {
 				req.Header.Add(kv[0], kv[1])
 			}
 			var resp *http.Response
-			if req.Header.Get("Content-Length") != "" || strings.Contains(c.Req.Path, "#") {
+			base := e.url
+			if strings.HasPrefix(c.Req.Source, "[") {
+				base = url6
+			}
+			if req.Header.Get("Content-Length") != "" || strings.Contains(c.Req.Path, "#") || c.Req.Source != "" {
 				// Go's client writes its own Content-Length and drops a fragment; these cases
-				// need the request as written.
-				resp = raw(t, e.url, &c.Req)
+				// need the request as written, from its own address.
+				resp = raw(t, base, &c.Req)
 			} else {
 				resp = do(t, req)
 			}
@@ -122,6 +153,11 @@ func TestScenarios(t *testing.T) {
 				for name, values := range got {
 					for _, v := range values {
 						o.Upstream = append(o.Upstream, [2]string{strings.ToLower(name), v})
+					}
+				}
+				for name, values := range resp.Header {
+					for _, v := range values {
+						o.Response = append(o.Response, [2]string{strings.ToLower(name), v})
 					}
 				}
 			} else {

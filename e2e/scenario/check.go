@@ -13,6 +13,9 @@ type Outcome struct {
 	Headers [][2]string // local reply headers
 	// Upstream is the request headers as the upstream received them.
 	Upstream [][2]string
+	// Response is the response headers the client received from the upstream, after the
+	// filter's edits (allowed requests).
+	Response [][2]string
 }
 
 // Check compares an outcome with the scenario's expectations and describes every difference.
@@ -24,20 +27,22 @@ func (c *Case) Check(o Outcome) []string {
 		return problems
 	}
 	if w.Status != 0 {
-		want := fmt.Sprintf(`"code":%q`, w.Code)
-		if !strings.Contains(string(o.Body), want) {
-			problems = append(problems, fmt.Sprintf("body = %s, want it to contain %s", o.Body, want))
-		}
-		if v := lookup(o.Headers, "content-type"); v != "application/json" {
-			problems = append(problems, fmt.Sprintf("content-type = %q, want application/json", v))
-		}
-		for _, hv := range w.Headers {
-			if v := lookup(o.Headers, hv[0]); v != hv[1] {
-				problems = append(problems, fmt.Sprintf("reply header %s = %q, want %q", hv[0], v, hv[1]))
+		if w.Code != "" {
+			want := fmt.Sprintf(`"code":%q`, w.Code)
+			if !strings.Contains(string(o.Body), want) {
+				problems = append(problems, fmt.Sprintf("body = %s, want it to contain %s", o.Body, want))
+			}
+			if v := lookup(o.Headers, "content-type"); v != "application/json" {
+				problems = append(problems, fmt.Sprintf("content-type = %q, want application/json", v))
 			}
 		}
+		if w.BodyContains != "" && !strings.Contains(string(o.Body), w.BodyContains) {
+			problems = append(problems, fmt.Sprintf("body = %s, want it to contain %s", o.Body, w.BodyContains))
+		}
+		problems = append(problems, exact("reply header", o.Headers, w.Headers, w.HeadersAbsent)...)
 		return problems
 	}
+	problems = append(problems, exact("response header", o.Response, w.Response, w.ResponseAbsent)...)
 	for _, hv := range w.Upstream {
 		vals := all(o.Upstream, hv[0])
 		if len(vals) != 1 || vals[0] != hv[1] {
@@ -47,6 +52,22 @@ func (c *Case) Check(o Outcome) []string {
 	for _, name := range w.Absent {
 		if vals := all(o.Upstream, name); len(vals) > 0 {
 			problems = append(problems, fmt.Sprintf("upstream header %s = %q, want it absent", name, vals))
+		}
+	}
+	return problems
+}
+
+// exact checks that each wanted header has exactly the wanted value and each absent one is absent.
+func exact(what string, got, want [][2]string, absent []string) []string {
+	var problems []string
+	for _, hv := range want {
+		if vals := all(got, hv[0]); len(vals) != 1 || vals[0] != hv[1] {
+			problems = append(problems, fmt.Sprintf("%s %s = %q, want exactly [%q]", what, hv[0], vals, hv[1]))
+		}
+	}
+	for _, name := range absent {
+		if vals := all(got, name); len(vals) > 0 {
+			problems = append(problems, fmt.Sprintf("%s %s = %q, want it absent", what, name, vals))
 		}
 	}
 	return problems

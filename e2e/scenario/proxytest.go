@@ -17,6 +17,13 @@ import (
 // returns what the client or the upstream would see, and the filter's last action.
 func RunEmulated(host proxytest.HostEmulator, req *Request) (Outcome, types.Action) {
 	id := host.InitializeHttpContext()
+	source := req.Source
+	if source == "" {
+		source = DefaultSource
+	}
+	if err := host.SetProperty([]string{"source", "address"}, []byte(source)); err != nil {
+		panic(err) // the emulator always accepts a property
+	}
 	chunks := req.Chunks()
 	action := host.CallOnRequestHeaders(id, req.HeaderPairs(), len(chunks) == 0)
 	for i, c := range chunks {
@@ -30,6 +37,9 @@ func RunEmulated(host proxytest.HostEmulator, req *Request) (Outcome, types.Acti
 		o = Outcome{Status: int(r.StatusCode), Body: r.Data, Headers: r.Headers}
 	} else {
 		o.Upstream = host.GetCurrentRequestHeaders(id)
+		resp := append([][2]string{{":status", "200"}}, UpstreamResponse...)
+		host.CallOnResponseHeaders(id, resp, true)
+		o.Response = host.GetCurrentResponseHeaders(id)
 	}
 	host.CompleteHttpContext(id)
 	return o, action
@@ -53,5 +63,5 @@ func (o Outcome) Normalized() Outcome {
 		})
 		return out
 	}
-	return Outcome{Status: o.Status, Body: o.Body, Headers: norm(o.Headers), Upstream: norm(o.Upstream)}
+	return Outcome{Status: o.Status, Body: o.Body, Headers: norm(o.Headers), Upstream: norm(o.Upstream), Response: norm(o.Response)}
 }

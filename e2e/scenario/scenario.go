@@ -18,6 +18,8 @@ const (
 	KeyInactive = "pcs_test_inactive_000000000000003"
 	KeyExpired  = "pcs_test_expired_0000000000000004"
 	KeyUnknown  = "pcs_test_unknown_0000000000000005"
+	KeyOps      = "pcs_test_ops_admin_00000000000006"
+	KeyDev      = "pcs_test_dev_staff_00000000000007"
 )
 
 func hash(k string) string {
@@ -32,6 +34,16 @@ var Policy = fmt.Sprintf(`{
   "routes": [
     {"name": "health", "match": {"path_prefix": "/healthz", "methods": ["GET"]}, "auth": {"type": "none"}},
     {"name": "public", "match": {"path_prefix": "/public/"}, "auth": {"type": "none"}},
+    {"name": "reports", "match": {"hosts": ["api.example.com"], "path_prefix": "/v1/reports"}, "auth": {"type": "api_key"},
+     "permissions": {"any": ["reports:read", "reports:admin"]}, "security_headers": {}},
+    {"name": "ops", "match": {"hosts": ["api.example.com"], "path_prefix": "/v1/ops"}, "auth": {"type": "api_key"},
+     "admin": true, "permissions": {"all": ["ops:run"], "reveal_missing": true}},
+    {"name": "internal", "match": {"path_prefix": "/internal"}, "auth": {"type": "none"},
+     "ip_allow": ["127.0.0.0/29", "::1"], "ip_deny": ["127.0.0.2"]},
+    {"name": "app", "match": {"hosts": ["app.example.com"], "path_prefix": "/"}, "auth": {"type": "api_key"},
+     "cors": {"allowed_origins": ["https://web.example.com", "https://*.partner.example"], "allowed_methods": ["GET", "POST", "DELETE"],
+              "allowed_headers": ["content-type", "x-trace"], "exposed_headers": ["x-request-id"], "allow_credentials": true, "max_age_seconds": 600},
+     "security_headers": {"mode": "override", "hsts": null, "remove": ["server", "x-powered-by"]}},
     {"name": "api", "match": {"hosts": ["api.example.com", "*.api.example.com"], "path_prefix": "/v1"},
      "auth": {"type": "api_key"}, "hide_credentials": true,
      "limits": {"max_header_count": 20, "max_header_bytes": 4096, "max_header_value_bytes": 1024, "max_body_bytes": 1024}},
@@ -41,9 +53,18 @@ var Policy = fmt.Sprintf(`{
     {"id": "k-full", "name": "Full Access", "sha256": %q},
     {"id": "k-builds", "name": "Builds", "sha256": %q, "allowed_paths": ["/v1/builds"], "permissions": ["builds:read"]},
     {"id": "k-inactive", "sha256": %q, "active": false},
-    {"id": "k-expired", "sha256": %q, "expires_at": "2020-01-01T00:00:00Z"}
+    {"id": "k-expired", "sha256": %q, "expires_at": "2020-01-01T00:00:00Z"},
+    {"id": "k-ops", "name": "Ops", "sha256": %q, "permissions": ["ops:run", "reports:read"], "admin": true},
+    {"id": "k-dev", "sha256": %q, "permissions": ["deploy:run", "ops:run"], "staff": true}
   ]
-}`, hash(KeyFull), hash(KeyBuilds), hash(KeyInactive), hash(KeyExpired))
+}`, hash(KeyFull), hash(KeyBuilds), hash(KeyInactive), hash(KeyExpired), hash(KeyOps), hash(KeyDev))
+
+// UpstreamResponse are the response headers every leg's upstream answers with, so the
+// filter's response edits (security and CORS headers) can be observed.
+var UpstreamResponse = [][2]string{{"server", "upstream/1.0"}, {"x-powered-by", "scenario"}, {"x-frame-options", "SAMEORIGIN"}, {"x-request-id", "r-1"}}
+
+// DefaultSource is the client address of a request that names none.
+const DefaultSource = "127.0.0.1:40000"
 
 // PluginConfig is the filter's plugin configuration holding Policy inline.
 var PluginConfig = []byte(`{"policy": ` + Policy + `}`)
@@ -58,6 +79,9 @@ type Request struct {
 	// unless Headers has one, so the filter must count the streamed body.
 	Body       []byte
 	BodyChunks int
+	// Source is the client's address ("ip:port"); DefaultSource when empty. Loopback
+	// addresses only, so the gateway leg can send from them.
+	Source string
 }
 
 // Want is what the client and the upstream observe.
@@ -71,6 +95,14 @@ type Want struct {
 	Upstream [][2]string
 	// Absent headers the upstream must not see.
 	Absent []string
+	// BodyContains is text the local reply's body must contain.
+	BodyContains string
+	// HeadersAbsent are headers the local reply must not carry.
+	HeadersAbsent []string
+	// Response headers the client must receive from the upstream with these exact values, and
+	// ResponseAbsent those it must not (allowed requests).
+	Response       [][2]string
+	ResponseAbsent []string
 }
 
 // Case is one scenario.
@@ -95,6 +127,24 @@ func many(n int) [][2]string {
 }
 
 const api = "api.example.com"
+
+func from(source string, r Request) Request { r.Source = source; return r }
+
+func options(authority, path string, headers ...[2]string) Request {
+	return Request{Method: "OPTIONS", Authority: authority, Path: path, Headers: headers}
+}
+
+const (
+	app        = "app.example.com"
+	webOrigin  = "https://web.example.com"
+	scopeError = `Bearer realm="portcullis", error="insufficient_scope"`
+)
+
+// corsAllowed are the CORS headers an allowed origin gets on the app route.
+var corsAllowed = [][2]string{{"access-control-allow-origin", webOrigin}, {"access-control-allow-credentials", "true"}, {"vary", "Origin"}}
+
+// corsNone are the headers no disallowed or absent origin gets.
+var corsNone = []string{"access-control-allow-origin", "access-control-allow-credentials", "access-control-expose-headers"}
 
 var bearerRealm = [][2]string{{"www-authenticate", `Bearer realm="portcullis"`}}
 
@@ -171,6 +221,75 @@ var Cases = []Case{
 	{"encoded control in the query is data", get("x", "/public/a?note=line%0Aline"), Want{}},
 	{"underscore spelling of an identity header removed", get("x", "/public/a", h("x_portcullis_key_id", "k-full"), h("X_Portcullis-Key_Name", "evil")),
 		Want{Absent: []string{"x_portcullis_key_id", "x_portcullis-key_name"}}},
+	// Permission guards, on the identity whatever established it.
+	{"guard any: one of the permissions", get(api, "/v1/reports/q3", h("x-api-key", KeyOps)),
+		Want{Upstream: [][2]string{{"x-portcullis-key-id", "k-ops"}, {"x-portcullis-permissions", "ops:run,reports:read"}, {"x-portcullis-auth", "api_key"}}}},
+	{"guard any: none of them", get(api, "/v1/reports/q3", h("x-api-key", KeyDev)),
+		Want{Status: 403, Code: "insufficient_scope", Headers: [][2]string{{"www-authenticate", scopeError}}}},
+	{"guard on an identity without permissions", get(api, "/v1/reports", h("x-api-key", KeyFull)), Want{Status: 403, Code: "insufficient_scope"}},
+	{"guard refusal hides what is missing by default", get(api, "/v1/reports", h("x-api-key", KeyFull)),
+		Want{Status: 403, Code: "insufficient_scope", BodyContains: `{"error":"the credential lacks a permission this route requires","code":"insufficient_scope"}`}},
+	{"guard admin and all", get(api, "/v1/ops/restart", h("x-api-key", KeyOps)), Want{Upstream: [][2]string{{"x-portcullis-key-id", "k-ops"}}}},
+	{"guard names what is missing when the route opts in", get(api, "/v1/ops/restart", h("x-api-key", KeyFull)),
+		Want{Status: 403, Code: "insufficient_scope", BodyContains: `"missing":["admin","ops:run"]`}},
+	{"guard admin: staff is not admin", get(api, "/v1/ops/restart", h("x-api-key", KeyDev)),
+		Want{Status: 403, Code: "insufficient_scope", BodyContains: `"missing":["admin"]`}},
+	{"guard runs after authentication", get(api, "/v1/ops/restart"), Want{Status: 401, Code: "missing_credentials"}},
+	{"spoofed permissions header replaced", get(api, "/v1/builds", h("x-portcullis-permissions", "ops:run"), h("x-api-key", KeyBuilds)),
+		Want{Upstream: [][2]string{{"x-portcullis-permissions", "builds:read"}}}},
+	{"no permissions header without permissions", get(api, "/v1/x", h("x-portcullis-permissions", "ops:run"), h("x-api-key", KeyFull)),
+		Want{Absent: []string{"x-portcullis-permissions"}}},
+	// IP lists on the client address.
+	{"allow-listed client", from("127.0.0.1:5000", get("x", "/internal/status")), Want{}},
+	{"deny-listed client inside the allow list", from("127.0.0.2:5000", get("x", "/internal/status")), Want{Status: 403, Code: "ip_denied"}},
+	{"client outside the allow list", from("127.0.0.9:5000", get("x", "/internal/status")), Want{Status: 403, Code: "ip_denied"}},
+	{"x-forwarded-for is not trusted with zero hops", from("127.0.0.9:5000", get("x", "/internal/status", h("x-forwarded-for", "127.0.0.1"))),
+		Want{Status: 403, Code: "ip_denied"}},
+	{"IPv6 loopback allow-listed", from("[::1]:5000", get("x", "/internal/status")), Want{}},
+	// CORS on the app route, and its security headers.
+	{"preflight answered without credentials", options(app, "/items", h("origin", webOrigin), h("access-control-request-method", "DELETE"),
+		h("access-control-request-headers", "X-Trace, ,content-type")),
+		Want{Status: 204, Headers: [][2]string{{"access-control-allow-origin", webOrigin}, {"access-control-allow-methods", "GET, POST, DELETE"},
+			{"access-control-allow-headers", "x-trace, content-type"}, {"access-control-allow-credentials", "true"}, {"access-control-max-age", "600"}}}},
+	{"preflight from a wildcard origin", options(app, "/items", h("origin", "https://a.b.partner.example"), h("access-control-request-method", "GET")),
+		Want{Status: 204, Headers: [][2]string{{"access-control-allow-origin", "https://a.b.partner.example"}}}},
+	{"preflight from a look-alike origin", options(app, "/items", h("origin", "https://web.example.com.evil.com"), h("access-control-request-method", "GET")),
+		Want{Status: 403, Code: "cors_rejected", HeadersAbsent: corsNone}},
+	{"preflight from a suffix look-alike", options(app, "/items", h("origin", "https://evilpartner.example"), h("access-control-request-method", "GET")),
+		Want{Status: 403, Code: "cors_rejected"}},
+	{"preflight downgraded to http", options(app, "/items", h("origin", "http://web.example.com"), h("access-control-request-method", "GET")),
+		Want{Status: 403, Code: "cors_rejected"}},
+	{"preflight from another port", options(app, "/items", h("origin", "https://web.example.com:8443"), h("access-control-request-method", "GET")),
+		Want{Status: 403, Code: "cors_rejected"}},
+	{"preflight with a trailing slash", options(app, "/items", h("origin", "https://web.example.com/"), h("access-control-request-method", "GET")),
+		Want{Status: 403, Code: "cors_rejected"}},
+	{"preflight in upper case", options(app, "/items", h("origin", "https://WEB.example.com"), h("access-control-request-method", "GET")),
+		Want{Status: 403, Code: "cors_rejected"}},
+	{"preflight from the null origin", options(app, "/items", h("origin", "null"), h("access-control-request-method", "GET")),
+		Want{Status: 403, Code: "cors_rejected"}},
+	{"preflight for a disallowed method", options(app, "/items", h("origin", webOrigin), h("access-control-request-method", "PUT")),
+		Want{Status: 403, Code: "cors_rejected"}},
+	{"preflight for a disallowed header", options(app, "/items", h("origin", webOrigin), h("access-control-request-method", "GET"), h("access-control-request-headers", "x-trace, x-evil")),
+		Want{Status: 403, Code: "cors_rejected"}},
+	{"OPTIONS without CORS headers is an ordinary request", options(app, "/items"), Want{Status: 401, Code: "missing_credentials"}},
+	{"allowed origin on an actual request", get(app, "/items", h("origin", webOrigin), h("x-api-key", KeyFull)),
+		Want{Response: append(corsAllowed, [2]string{"access-control-expose-headers", "x-request-id"}, [2]string{"x-frame-options", "DENY"}),
+			ResponseAbsent: []string{"server", "x-powered-by", "strict-transport-security"}}},
+	{"the filter's own 401 carries CORS headers", get(app, "/items", h("origin", webOrigin)),
+		Want{Status: 401, Code: "missing_credentials", Headers: append(corsAllowed,
+			[2]string{"access-control-expose-headers", "x-request-id, www-authenticate, retry-after, ratelimit, ratelimit-policy"},
+			[2]string{"x-content-type-options", "nosniff"})}},
+	{"disallowed origin gets no CORS headers", get(app, "/items", h("origin", "https://evil.example"), h("x-api-key", KeyFull)),
+		Want{Response: [][2]string{{"vary", "Origin"}}, ResponseAbsent: corsNone}},
+	{"no origin, no CORS headers", get(app, "/items", h("x-api-key", KeyFull)),
+		Want{Response: [][2]string{{"vary", "Origin"}, {"x-content-type-options", "nosniff"}}, ResponseAbsent: corsNone}},
+	{"security headers added where the upstream set none", get(api, "/v1/reports", h("x-api-key", KeyOps)),
+		Want{Response: [][2]string{{"strict-transport-security", "max-age=31536000; includeSubDomains"}, {"x-content-type-options", "nosniff"},
+			{"referrer-policy", "strict-origin-when-cross-origin"}, {"x-frame-options", "SAMEORIGIN"}, {"server", "upstream/1.0"}}}},
+	{"security headers on the filter's own denial", get(api, "/v1/reports"),
+		Want{Status: 401, Code: "missing_credentials", Headers: [][2]string{{"x-frame-options", "DENY"}, {"strict-transport-security", "max-age=31536000; includeSubDomains"}}}},
+	{"routes without response edits leave the response alone", get("x", "/public/a"),
+		Want{Response: UpstreamResponse, ResponseAbsent: []string{"x-content-type-options", "vary"}}},
 	{"underscore spoof replaced by the real identity", get(api, "/v1/builds", h("x_portcullis_key_id", "admin"), h("x-api-key", KeyBuilds)),
 		Want{Upstream: [][2]string{{"x-portcullis-key-id", "k-builds"}}, Absent: []string{"x_portcullis_key_id"}}},
 }

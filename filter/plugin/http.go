@@ -20,6 +20,9 @@ type httpContext struct {
 	maxBody      int64
 	bodySeen     int64
 	denied       bool
+	// response are the edits to the upstream's response headers (security and CORS headers);
+	// nil on routes without them, which then pay nothing in the response callback.
+	response []engine.HeaderEdit
 }
 
 // panicHook lets tests inject a panic inside a callback; nil in production builds.
@@ -50,7 +53,17 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, _ bool) (action types.Action) 
 		}
 	}
 	h.method, h.path = req.Method, req.Path
+	if h.engine.NeedsClientAddress() {
+		// Only policies with IP rules pay for the property read. A failure leaves Source
+		// empty, which those rules treat as an unknown client and refuse.
+		if v, err := proxywasm.GetProperty([]string{"source", "address"}); err == nil {
+			req.Source = string(v)
+		}
+	}
 	d := h.engine.Decide(&req)
+	if d.Local {
+		return h.answer(d)
+	}
 	if !d.Allow {
 		return h.reply(d)
 	}
@@ -58,7 +71,46 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, _ bool) (action types.Action) 
 		proxywasm.LogErrorf("portcullis: editing request headers: %v", err)
 		return h.reply(engine.Deny(engine.CodeInternalError))
 	}
-	h.maxBody, h.keyID = d.MaxBodyBytes, d.KeyID
+	h.maxBody, h.keyID, h.response = d.MaxBodyBytes, d.KeyID, d.Response
+	return types.ActionContinue
+}
+
+// OnHttpResponseHeaders applies the route's response header edits to the upstream's answer.
+// One read of the header map, then one call per edit that changes something.
+func (h *httpContext) OnHttpResponseHeaders(_ int, _ bool) (action types.Action) {
+	defer h.recoverPanic("response headers", nil)
+	if len(h.response) == 0 || h.denied {
+		return types.ActionContinue
+	}
+	headers, err := proxywasm.GetHttpResponseHeaders()
+	if err != nil {
+		proxywasm.LogErrorf("portcullis: reading response headers: %v", err)
+		return types.ActionContinue // the response exists already; its headers just lack ours
+	}
+	for _, ed := range h.response {
+		current, present := "", false
+		for _, kv := range headers {
+			if kv[0] == ed.Name {
+				current, present = kv[1], true
+				break
+			}
+		}
+		v, set, remove := engine.EditValue(ed, current, present)
+		switch {
+		case remove:
+			err = proxywasm.RemoveHttpResponseHeader(ed.Name)
+		case set && present:
+			// Replace touches only the first value: remove every value, then add one.
+			if err = proxywasm.RemoveHttpResponseHeader(ed.Name); err == nil {
+				err = proxywasm.AddHttpResponseHeader(ed.Name, v)
+			}
+		case set:
+			err = proxywasm.AddHttpResponseHeader(ed.Name, v)
+		}
+		if err != nil {
+			proxywasm.LogErrorf("portcullis: editing response header %s: %v", ed.Name, err)
+		}
+	}
 	return types.ActionContinue
 }
 
@@ -113,6 +165,18 @@ func (h *httpContext) reply(d engine.Decision) types.Action {
 	// Concatenation, not fmt: this runs on every denial inside the VM, where fmt is slow.
 	proxywasm.LogInfo("portcullis: deny status=" + strconv.Itoa(d.Status) + " code=" + d.Code +
 		" route=" + d.Route + " method=" + h.method + " path=" + pathOnly(h.path))
+	return types.ActionPause
+}
+
+// answer sends a non-error local reply (a CORS preflight) and stops the request there.
+func (h *httpContext) answer(d engine.Decision) types.Action {
+	h.denied = true // nothing more for this request: no allow counted, no response edits
+	if err := proxywasm.SendHttpResponse(uint32(d.Status), d.Headers, d.Body, -1); err != nil {
+		proxywasm.LogErrorf("portcullis: sending the %d reply: %v", d.Status, err)
+	}
+	if h.plugin.metrics != nil {
+		h.plugin.metrics.answered.Increment(1)
+	}
 	return types.ActionPause
 }
 

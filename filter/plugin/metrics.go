@@ -9,6 +9,7 @@ import (
 // set, never request data).
 const (
 	metricAllowed          = "portcullis_requests_allowed"
+	metricAnswered         = "portcullis_requests_answered"
 	metricDeniedPrefix     = "portcullis_requests_denied_"
 	metricSnapshotApplied  = "portcullis_snapshots_applied"
 	metricSnapshotRejected = "portcullis_snapshots_rejected"
@@ -20,8 +21,9 @@ const (
 )
 
 type metrics struct {
-	allowed proxywasm.MetricCounter
-	denied  map[string]proxywasm.MetricCounter
+	allowed  proxywasm.MetricCounter
+	answered proxywasm.MetricCounter // CORS preflights answered by the filter
+	denied   map[string]proxywasm.MetricCounter
 
 	snapshotApplied, snapshotRejected, pollFailures proxywasm.MetricCounter
 	policyVersion                                   proxywasm.MetricGauge
@@ -31,8 +33,9 @@ type metrics struct {
 // defineMetrics defines every counter up front so the request path only increments.
 func defineMetrics() *metrics {
 	m := &metrics{
-		allowed: proxywasm.DefineCounterMetric(metricAllowed),
-		denied:  make(map[string]proxywasm.MetricCounter, len(engine.Codes)),
+		allowed:  proxywasm.DefineCounterMetric(metricAllowed),
+		answered: proxywasm.DefineCounterMetric(metricAnswered),
+		denied:   make(map[string]proxywasm.MetricCounter, len(engine.Codes)),
 
 		snapshotApplied:  proxywasm.DefineCounterMetric(metricSnapshotApplied),
 		snapshotRejected: proxywasm.DefineCounterMetric(metricSnapshotRejected),

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/portcullis/portcullis/shared/policy"
 )
@@ -21,6 +20,9 @@ type Engine struct {
 	defaultAllow  bool
 	defaultLimits policy.Limits
 	keys          map[[32]byte]*key
+	trustedHops   int
+	needsClient   bool // some route has an IP list: the host must supply Request.Source
+	anyCORS       bool
 }
 
 type route struct {
@@ -30,30 +32,18 @@ type route struct {
 	suffixes []string // ".example.com" for "*.example.com"
 	prefix   string
 	methods  []string
-	auth     policy.AuthType
 	hide     bool
 	limits   policy.Limits
+
+	// checks run in order on the request headers; see check.
+	checks     []check
+	cors       *corsPolicy
+	secHeaders []HeaderEdit
 }
 
-type key struct {
-	id       string
-	hash     [32]byte
-	active   bool
-	expires  time.Time
-	allowed  []string
-	perms    []string
-	upstream [][2]string // identity headers for the upstream, built once
-}
-
-// Upstream identity headers. Any client-supplied header with this prefix is removed.
-const (
-	HeaderPrefix  = "x-portcullis-"
-	HeaderKeyID   = "x-portcullis-key-id"
-	HeaderKeyName = "x-portcullis-key-name"
-)
-
-// Compile turns a parsed policy into lookup tables. doc must come from policy.Parse or
-// policy.Decode (normalized and validated); Compile re-checks only what it relies on.
+// Compile turns a parsed policy into lookup tables and, per route, the ordered checks that
+// route needs. doc must come from policy.Parse or policy.Decode (normalized and validated);
+// Compile re-checks only what it relies on.
 func Compile(doc *policy.Document) (*Engine, error) {
 	if doc == nil {
 		return nil, fmt.Errorf("compile policy: no document")
@@ -63,59 +53,127 @@ func Compile(doc *policy.Document) (*Engine, error) {
 		defaultAllow:  doc.DefaultAction == policy.ActionAllow,
 		defaultLimits: doc.DefaultLimits,
 		keys:          make(map[[32]byte]*key, len(doc.Keys)),
+		trustedHops:   doc.TrustedProxyHops,
 	}
-	for i, r := range doc.Routes {
-		cr := route{
-			name:    r.Name,
-			prefix:  r.Match.PathPrefix,
-			methods: r.Match.Methods,
-			auth:    r.Auth.Type,
-			hide:    r.HideCredentials,
-			limits:  r.Limits,
-			anyHost: len(r.Match.Hosts) == 0,
-		}
-		for _, h := range r.Match.Hosts {
-			switch {
-			case h == "*":
-				cr.anyHost = true
-			case strings.HasPrefix(h, "*."):
-				cr.suffixes = append(cr.suffixes, h[1:])
-			default:
-				cr.exact = append(cr.exact, h)
-			}
-		}
-		e.routes[i] = cr
-		if cr.anyHost || len(cr.suffixes) > 0 {
-			e.anyHostRoutes = append(e.anyHostRoutes, i)
-		}
-		for _, h := range cr.exact {
-			if e.byHost == nil {
-				e.byHost = make(map[string][]int)
-			}
-			if l := e.byHost[h]; len(l) == 0 || l[len(l)-1] != i {
-				e.byHost[h] = append(l, i)
-			}
+	globalAllow, err := newIPSet(doc.IPAllow)
+	if err != nil {
+		return nil, fmt.Errorf("compile policy: ip_allow: %w", err)
+	}
+	globalDeny, err := newIPSet(doc.IPDeny)
+	if err != nil {
+		return nil, fmt.Errorf("compile policy: ip_deny: %w", err)
+	}
+	for i := range doc.Routes {
+		if err := e.compileRoute(i, &doc.Routes[i], globalAllow, globalDeny); err != nil {
+			return nil, fmt.Errorf("compile policy: routes[%d]: %w", i, err)
 		}
 	}
-	keys := make([]key, len(doc.Keys)) // one allocation for all keys
-	for i, k := range doc.Keys {
-		ck := &keys[i]
-		if n, err := hex.Decode(ck.hash[:], []byte(k.SHA256)); err != nil || n != 32 {
-			return nil, fmt.Errorf("compile policy: keys[%d].sha256 is not 64 hex digits", i)
-		}
-		if _, dup := e.keys[ck.hash]; dup {
-			return nil, fmt.Errorf("compile policy: keys[%d].sha256 is a duplicate", i)
-		}
-		ck.id, ck.active, ck.expires = k.ID, k.Active, k.ExpiresAt
-		ck.allowed, ck.perms = k.AllowedPaths, k.Permissions
-		ck.upstream = make([][2]string, 1, 2)
-		ck.upstream[0] = [2]string{HeaderKeyID, k.ID}
-		if k.Name != "" {
-			ck.upstream = append(ck.upstream, [2]string{HeaderKeyName, k.Name})
-		}
-		e.keys[ck.hash] = ck
+	if err := e.compileKeys(doc.Keys); err != nil {
+		return nil, err
 	}
 	return e, nil
+}
+
+func (e *Engine) compileRoute(i int, r *policy.Route, globalAllow, globalDeny *ipSet) error {
+	cr := route{
+		name:    r.Name,
+		prefix:  r.Match.PathPrefix,
+		methods: r.Match.Methods,
+		hide:    r.HideCredentials,
+		limits:  r.Limits,
+		anyHost: len(r.Match.Hosts) == 0,
+	}
+	for _, h := range r.Match.Hosts {
+		switch {
+		case h == "*":
+			cr.anyHost = true
+		case strings.HasPrefix(h, "*."):
+			cr.suffixes = append(cr.suffixes, h[1:])
+		default:
+			cr.exact = append(cr.exact, h)
+		}
+	}
+	cr.secHeaders = securityEdits(r.SecurityHeaders)
+	cr.cors = compileCORS(r.CORS, cr.secHeaders)
+
+	// The pipeline, in order. Each check is here only when the route uses it.
+	cr.checks = append(cr.checks, limitsCheck{&cr.limits})
+	ip := &ipCheck{}
+	for _, s := range []*ipSet{globalDeny} {
+		if s != nil {
+			ip.deny = append(ip.deny, s)
+		}
+	}
+	if globalAllow != nil {
+		ip.allow = append(ip.allow, globalAllow)
+	}
+	routeAllow, err := newIPSet(r.IPAllow)
+	if err != nil {
+		return fmt.Errorf("ip_allow: %w", err)
+	}
+	routeDeny, err := newIPSet(r.IPDeny)
+	if err != nil {
+		return fmt.Errorf("ip_deny: %w", err)
+	}
+	if routeAllow != nil {
+		ip.allow = append(ip.allow, routeAllow)
+	}
+	if routeDeny != nil {
+		ip.deny = append(ip.deny, routeDeny)
+	}
+	if len(ip.allow)+len(ip.deny) > 0 {
+		cr.checks = append(cr.checks, ip)
+		e.needsClient = true
+	}
+	if cr.cors != nil {
+		cr.checks = append(cr.checks, corsPreflight{cr.cors})
+		e.anyCORS = true
+	}
+	switch r.Auth.Type {
+	case policy.AuthAPIKey:
+		cr.checks = append(cr.checks, apiKeyCheck{})
+	case policy.AuthNone:
+	default:
+		return fmt.Errorf("auth type %q is not supported", r.Auth.Type)
+	}
+	if r.Admin || r.Staff || r.Permissions != nil {
+		if r.Auth.Type == policy.AuthNone {
+			return fmt.Errorf("guards need an authenticated route")
+		}
+		cr.checks = append(cr.checks, newGuardCheck(r))
+	}
+
+	e.routes[i] = cr
+	if cr.anyHost || len(cr.suffixes) > 0 {
+		e.anyHostRoutes = append(e.anyHostRoutes, i)
+	}
+	for _, h := range cr.exact {
+		if e.byHost == nil {
+			e.byHost = make(map[string][]int)
+		}
+		if l := e.byHost[h]; len(l) == 0 || l[len(l)-1] != i {
+			e.byHost[h] = append(l, i)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) compileKeys(doc []policy.Key) error {
+	keys := make([]key, len(doc)) // one allocation for all keys
+	for i, k := range doc {
+		ck := &keys[i]
+		if n, err := hex.Decode(ck.hash[:], []byte(k.SHA256)); err != nil || n != 32 {
+			return fmt.Errorf("compile policy: keys[%d].sha256 is not 64 hex digits", i)
+		}
+		if _, dup := e.keys[ck.hash]; dup {
+			return fmt.Errorf("compile policy: keys[%d].sha256 is a duplicate", i)
+		}
+		ck.active, ck.expires, ck.allowed = k.Active, k.ExpiresAt, k.AllowedPaths
+		ck.identity = Identity{Method: "api_key", KeyID: k.ID, Name: k.Name, Permissions: k.Permissions, Admin: k.Admin, Staff: k.Staff}
+		ck.identity.buildUpstream()
+		e.keys[ck.hash] = ck
+	}
+	return nil
 }
 
 // RouteCount and KeyCount describe the compiled policy (for logs and metrics).
@@ -123,3 +181,7 @@ func (e *Engine) RouteCount() int { return len(e.routes) }
 
 // KeyCount is the number of keys in the compiled policy.
 func (e *Engine) KeyCount() int { return len(e.keys) }
+
+// NeedsClientAddress reports whether some route judges the client address, so the host
+// supplies Request.Source (a property read Envoy charges for) only then.
+func (e *Engine) NeedsClientAddress() bool { return e.needsClient }

@@ -6,7 +6,7 @@ import "strconv"
 // and the metric name, never anything request-specific.
 type Code string
 
-// The denial codes, in pipeline order.
+// The denial codes.
 const (
 	CodeInvalidPath           Code = "invalid_path"
 	CodeTooManyHeaders        Code = "too_many_headers"
@@ -15,79 +15,78 @@ const (
 	CodeInvalidContentLength  Code = "invalid_content_length"
 	CodeBodyTooLarge          Code = "body_too_large"
 	CodeNoRoute               Code = "no_route"
+	CodeIPDenied              Code = "ip_denied"
+	CodeCORSRejected          Code = "cors_rejected"
 	CodeDuplicateCredentials  Code = "duplicate_credentials"
 	CodeAmbiguousCredentials  Code = "ambiguous_credentials"
 	CodeMissingCredentials    Code = "missing_credentials"
 	CodeUnsupportedAuthScheme Code = "unsupported_auth_scheme"
 	CodeInvalidCredentials    Code = "invalid_credentials"
 	CodePathNotAllowed        Code = "path_not_allowed"
+	CodeInsufficientScope     Code = "insufficient_scope"
 	CodeInternalError         Code = "internal_error"
 	CodePolicyUnavailable     Code = "policy_unavailable"
 )
 
-// Codes lists every denial code, so callers can define one metric per code up front.
-var Codes = []Code{
-	CodeInvalidPath, CodeTooManyHeaders, CodeHeadersTooLarge, CodeHeaderValueTooLarge,
-	CodeInvalidContentLength, CodeBodyTooLarge, CodeNoRoute, CodeDuplicateCredentials,
-	CodeAmbiguousCredentials, CodeMissingCredentials, CodeUnsupportedAuthScheme,
-	CodeInvalidCredentials, CodePathNotAllowed, CodeInternalError, CodePolicyUnavailable,
-}
-
 const realm = `Bearer realm="portcullis"`
 
-// denialSpec is the fixed response for a code. Messages never echo request data, so the bodies
-// are built once and unknown, inactive and expired keys get byte-identical answers.
-var denialSpecs = map[Code]struct {
+// denialTable is every denial: its code, status, message and extra headers, in one place.
+// Messages never echo request data, so the bodies are built once and unknown, inactive and
+// expired keys get byte-identical answers.
+var denialTable = []struct {
+	code    Code
+	stage   Stage
 	status  int
 	message string
 	extra   [][2]string
 }{
-	CodeInvalidPath:           {400, "the request path is malformed or not normalized", nil},
-	CodeTooManyHeaders:        {431, "the request has too many headers", nil},
-	CodeHeadersTooLarge:       {431, "the request headers are too large", nil},
-	CodeHeaderValueTooLarge:   {431, "a request header value is too large", nil},
-	CodeInvalidContentLength:  {400, "the content-length header is invalid", nil},
-	CodeBodyTooLarge:          {413, "the request body is too large", nil},
-	CodeNoRoute:               {403, "no route allows this request", nil},
-	CodeDuplicateCredentials:  {400, "a credential header is repeated", nil},
-	CodeAmbiguousCredentials:  {400, "send the API key in Authorization or X-API-Key, not both", nil},
-	CodeMissingCredentials:    {401, "an API key is required", [][2]string{{"www-authenticate", realm}}},
-	CodeUnsupportedAuthScheme: {401, "the Authorization scheme must be Bearer", [][2]string{{"www-authenticate", realm}}},
-	CodeInvalidCredentials:    {401, "the API key is not valid", [][2]string{{"www-authenticate", realm + `, error="invalid_token"`}}},
-	CodePathNotAllowed:        {403, "this API key may not access this path", nil},
-	CodeInternalError:         {500, "the request could not be checked", nil},
-	CodePolicyUnavailable:     {503, "no policy has been loaded yet", [][2]string{{"retry-after", "1"}}},
+	{CodeInvalidPath, StagePath, 400, "the request path is malformed or not normalized", nil},
+	{CodeTooManyHeaders, StageLimits, 431, "the request has too many headers", nil},
+	{CodeHeadersTooLarge, StageLimits, 431, "the request headers are too large", nil},
+	{CodeHeaderValueTooLarge, StageLimits, 431, "a request header value is too large", nil},
+	{CodeInvalidContentLength, StageLimits, 400, "the content-length header is invalid", nil},
+	{CodeBodyTooLarge, StageLimits, 413, "the request body is too large", nil},
+	{CodeNoRoute, StageRoute, 403, "no route allows this request", nil},
+	{CodeIPDenied, StageClient, 403, "requests from this address are not allowed", nil},
+	{CodeCORSRejected, StageCORS, 403, "this cross-origin request is not allowed", nil},
+	{CodeDuplicateCredentials, StageAuth, 400, "a credential header is repeated", nil},
+	{CodeAmbiguousCredentials, StageAuth, 400, "send the API key in Authorization or X-API-Key, not both", nil},
+	{CodeMissingCredentials, StageAuth, 401, "an API key is required", [][2]string{{"www-authenticate", realm}}},
+	{CodeUnsupportedAuthScheme, StageAuth, 401, "the Authorization scheme must be Bearer", [][2]string{{"www-authenticate", realm}}},
+	{CodeInvalidCredentials, StageAuth, 401, "the API key is not valid", [][2]string{{"www-authenticate", realm + `, error="invalid_token"`}}},
+	{CodePathNotAllowed, StageGuard, 403, "this API key may not access this path", nil},
+	{CodeInsufficientScope, StageGuard, 403, "the credential lacks a permission this route requires", [][2]string{{"www-authenticate", realm + `, error="insufficient_scope"`}}},
+	{CodeInternalError, StageFilter, 500, "the request could not be checked", nil},
+	{CodePolicyUnavailable, StageFilter, 503, "no policy has been loaded yet", [][2]string{{"retry-after", "1"}}},
 }
 
-var denials = buildDenials()
+// Codes lists every denial code, so callers can define one metric per code up front.
+var Codes = func() []Code {
+	out := make([]Code, len(denialTable))
+	for i, d := range denialTable {
+		out[i] = d.code
+	}
+	return out
+}()
 
-func buildDenials() map[Code]Decision {
-	out := make(map[Code]Decision, len(denialSpecs))
-	for code, s := range denialSpecs {
-		body := `{"error":` + strconv.Quote(s.message) + `,"code":"` + string(code) + `"}`
+var denials = func() map[Code]Decision {
+	out := make(map[Code]Decision, len(denialTable))
+	for _, s := range denialTable {
+		body := `{"error":` + strconv.Quote(s.message) + `,"code":"` + string(s.code) + `"}`
 		headers := append([][2]string{
 			{"content-type", "application/json"},
 			{"cache-control", "no-store"},
 		}, s.extra...)
-		out[code] = Decision{Status: s.status, Code: string(code), Body: []byte(body), Headers: headers}
+		out[s.code] = Decision{Status: s.status, Code: string(s.code), Body: []byte(body), Headers: headers, Stage: s.stage}
 	}
 	return out
-}
+}()
 
 // Deny returns the denial for code. Callers must not modify its Body or Headers, which are shared.
 func Deny(code Code) Decision {
 	d, ok := denials[code]
 	if !ok {
 		return denials[CodeInternalError]
-	}
-	return d
-}
-
-func (e *Engine) deny(code Code, check string, rt *route) Decision {
-	d := Deny(code)
-	d.Check = check
-	if rt != nil {
-		d.Route = rt.name
 	}
 	return d
 }

@@ -26,8 +26,15 @@ func compile(t testing.TB, doc string) *engine.Engine {
 // run plays a scenario against the engine the way the filter does: decide on the headers, then
 // count the streamed body against the route's limit, then apply the header edits.
 func run(e *engine.Engine, c *scenario.Case, now time.Time) scenario.Outcome {
-	req := &engine.Request{Method: c.Req.Method, Authority: c.Req.Authority, Path: c.Req.Path, Headers: c.Req.HeaderPairs(), Now: now}
+	source := c.Req.Source
+	if source == "" {
+		source = scenario.DefaultSource
+	}
+	req := &engine.Request{Method: c.Req.Method, Authority: c.Req.Authority, Path: c.Req.Path, Headers: c.Req.HeaderPairs(), Source: source, Now: now}
 	d := e.Decide(req)
+	if d.Local {
+		return scenario.Outcome{Status: d.Status, Body: d.Body, Headers: d.Headers}
+	}
 	if d.Allow {
 		total := int64(0)
 		for _, chunk := range c.Req.Chunks() {
@@ -40,7 +47,7 @@ func run(e *engine.Engine, c *scenario.Case, now time.Time) scenario.Outcome {
 	if !d.Allow {
 		return scenario.Outcome{Status: d.Status, Body: d.Body, Headers: d.Headers}
 	}
-	return scenario.Outcome{Upstream: engine.ApplyEdits(c.Req.Headers, &d)}
+	return scenario.Outcome{Upstream: engine.ApplyEdits(c.Req.Headers, &d), Response: engine.ApplyResponseEdits(scenario.UpstreamResponse, d.Response)}
 }
 
 func TestScenarios(t *testing.T) {

@@ -10,12 +10,18 @@ type Request struct {
 	// Headers holds every regular header in order with lower-case names; a repeated header
 	// appears once per occurrence. Pseudo-headers may be included and are ignored.
 	Headers [][2]string
-	Now     time.Time
+	// Source is the connection's source address ("ip:port", Envoy's source.address), needed
+	// only when Engine.NeedsClientAddress reports true.
+	Source string
+	Now    time.Time
 }
 
 // Decision is the outcome for one request.
 type Decision struct {
 	Allow bool
+	// Local is true for a non-error reply the filter sends itself (a CORS preflight): Status,
+	// Headers and Body describe it, and it is not a denial.
+	Local bool
 
 	// For a denial: the status, the JSON body and the response headers (content-type included).
 	Status  int
@@ -26,14 +32,19 @@ type Decision struct {
 	// For an allowed request: request headers to remove and then to set before forwarding.
 	Remove []string
 	Set    [][2]string
+	// Response edits the host applies to the upstream's response headers (security and CORS
+	// headers); the filter's own replies already carry them in Headers.
+	Response []HeaderEdit
 
 	// Route is the name of the matched route ("" when none matched).
 	Route string
 	// KeyID is the authenticated key's id ("" for unauthenticated routes).
 	KeyID string
+	// Identity is who the request is, when a check authenticated it.
+	Identity *Identity
 	// MaxBodyBytes is the body limit the caller enforces on the streamed body of an allowed
 	// request.
 	MaxBodyBytes int64
-	// Check names the pipeline stage that decided (for logs and dry-run explanations).
-	Check string
+	// Stage is the pipeline stage that decided (for logs and dry-run explanations).
+	Stage Stage
 }

@@ -64,6 +64,12 @@ func readDocument(r *strictjson.Reader, path string) *Document {
 			}
 		case "default_limits":
 			readLimits(r, strictjson.Join(path, k), &doc.DefaultLimits)
+		case "trusted_proxy_hops":
+			doc.TrustedProxyHops = int(r.NonNegativeInt(path, k, maxTrustedHops))
+		case "ip_allow":
+			doc.IPAllow = r.Strings(path, k)
+		case "ip_deny":
+			doc.IPDeny = r.Strings(path, k)
 		case "routes":
 			readList(r, path, k, MaxRoutes, "routes", &doc.Routes, readRoute)
 		case "keys":
@@ -113,6 +119,20 @@ func readRoute(r *strictjson.Reader, path string, rt *Route) {
 			rt.HideCredentials = r.Bool(path, k)
 		case "limits":
 			readLimits(r, strictjson.Join(path, k), &rt.Limits)
+		case "permissions":
+			rt.Permissions = readPermissionGuard(r, strictjson.Join(path, k))
+		case "admin":
+			rt.Admin = r.Bool(path, k)
+		case "staff":
+			rt.Staff = r.Bool(path, k)
+		case "ip_allow":
+			rt.IPAllow = r.Strings(path, k)
+		case "ip_deny":
+			rt.IPDeny = r.Strings(path, k)
+		case "cors":
+			rt.CORS = readCORS(r, strictjson.Join(path, k))
+		case "security_headers":
+			rt.SecurityHeaders = readSecurityHeaders(r, strictjson.Join(path, k))
 		default:
 			r.Unknown(path, k)
 		}
@@ -193,6 +213,10 @@ func readKey(r *strictjson.Reader, path string, key *Key) {
 			key.AllowedPaths = r.Strings(path, k)
 		case "permissions":
 			key.Permissions = r.Strings(path, k)
+		case "admin":
+			key.Admin = r.Bool(path, k)
+		case "staff":
+			key.Staff = r.Bool(path, k)
 		case "expires_at":
 			if !r.IsNull() {
 				key.ExpiresAt = r.Time(path, k)

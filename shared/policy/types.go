@@ -39,6 +39,12 @@ type Document struct {
 	// DefaultLimits apply to requests that match no route (when DefaultAction is allow, and to
 	// decide 431/413 before the default deny).
 	DefaultLimits Limits `json:"default_limits"`
+	// TrustedProxyHops is how many proxies in front of Envoy append to x-forwarded-for. Zero
+	// (the default) means the client address is the connection's source address.
+	TrustedProxyHops int `json:"trusted_proxy_hops,omitempty"`
+	// IPAllow and IPDeny apply to every request that matches a route (see Route.IPAllow).
+	IPAllow []string `json:"ip_allow,omitempty"`
+	IPDeny  []string `json:"ip_deny,omitempty"`
 	// Routes are tried in order; the first match wins.
 	Routes []Route `json:"routes,omitempty"`
 	Keys   []Key   `json:"keys,omitempty"`
@@ -53,7 +59,76 @@ type Route struct {
 	// HideCredentials removes the credential header before the request reaches the upstream.
 	HideCredentials bool   `json:"hide_credentials,omitempty"`
 	Limits          Limits `json:"limits"`
+	// Permissions, Admin and Staff are guards on the authenticated identity (403 when unmet).
+	Permissions *PermissionGuard `json:"permissions,omitempty"`
+	Admin       bool             `json:"admin,omitempty"`
+	Staff       bool             `json:"staff,omitempty"`
+	// IPAllow and IPDeny are CIDRs (or single addresses) checked against the client address:
+	// with an allow list, only listed clients pass; a deny-listed client never passes.
+	IPAllow []string `json:"ip_allow,omitempty"`
+	IPDeny  []string `json:"ip_deny,omitempty"`
+	// CORS answers preflights and adds CORS response headers; nil means no CORS handling.
+	CORS *CORS `json:"cors,omitempty"`
+	// SecurityHeaders adds security headers to responses; nil means none.
+	SecurityHeaders *SecurityHeaders `json:"security_headers,omitempty"`
 }
+
+// PermissionGuard requires permissions of the identity: every one of All, and at least one of
+// Any when Any is not empty.
+type PermissionGuard struct {
+	All []string `json:"all,omitempty"`
+	Any []string `json:"any,omitempty"`
+	// RevealMissing names the missing permissions in the 403 body (off by default: the list
+	// tells a caller what the route needs).
+	RevealMissing bool `json:"reveal_missing,omitempty"`
+}
+
+// CORS is a route's cross-origin policy (the Fetch standard's CORS protocol).
+type CORS struct {
+	// AllowedOrigins are serialized origins ("https://app.example.com", "http://localhost:3000"),
+	// patterns with one leading wildcard label ("https://*.example.com"), "null", or "*".
+	AllowedOrigins []string `json:"allowed_origins"`
+	// AllowedMethods default to GET, HEAD and POST.
+	AllowedMethods []string `json:"allowed_methods,omitempty"`
+	// AllowedHeaders are request header names (lower-cased), or "*" without credentials.
+	AllowedHeaders []string `json:"allowed_headers,omitempty"`
+	ExposedHeaders []string `json:"exposed_headers,omitempty"`
+	// AllowCredentials lets browsers send cookies and read the response of credentialed calls.
+	AllowCredentials bool `json:"allow_credentials,omitempty"`
+	// MaxAgeSeconds is how long a browser may cache a preflight; 0 leaves it to the browser.
+	MaxAgeSeconds int `json:"max_age_seconds,omitempty"`
+	// AllowPrivateNetwork answers Private Network Access preflights.
+	AllowPrivateNetwork bool `json:"allow_private_network,omitempty"`
+}
+
+// SecurityHeaders are response headers that harden browsers' handling of the upstream's
+// responses. An empty string (or a nil HSTS) leaves that header alone.
+type SecurityHeaders struct {
+	// Mode is "add" (the default: only when the upstream did not set the header) or
+	// "override" (always replace the upstream's value).
+	Mode                  string `json:"mode"`
+	HSTS                  *HSTS  `json:"hsts"`
+	ContentTypeOptions    string `json:"content_type_options"`
+	FrameOptions          string `json:"frame_options"`
+	ReferrerPolicy        string `json:"referrer_policy"`
+	ContentSecurityPolicy string `json:"content_security_policy,omitempty"`
+	PermissionsPolicy     string `json:"permissions_policy,omitempty"`
+	// Remove lists upstream response headers to drop, such as server and x-powered-by.
+	Remove []string `json:"remove,omitempty"`
+}
+
+// HSTS is the Strict-Transport-Security header.
+type HSTS struct {
+	MaxAgeSeconds     int64 `json:"max_age_seconds"`
+	IncludeSubdomains bool  `json:"include_subdomains"`
+	Preload           bool  `json:"preload,omitempty"`
+}
+
+// Security header modes.
+const (
+	SecurityModeAdd      = "add"
+	SecurityModeOverride = "override"
+)
 
 // Match selects requests. Every non-empty condition must hold.
 type Match struct {
@@ -97,6 +172,9 @@ type Key struct {
 	// empty means every path its routes allow.
 	AllowedPaths []string `json:"allowed_paths,omitempty"`
 	Permissions  []string `json:"permissions,omitempty"`
+	// Admin and Staff are flags the route guards admin and staff read.
+	Admin bool `json:"admin,omitempty"`
+	Staff bool `json:"staff,omitempty"`
 	// ExpiresAt is when the key stops working; zero means never.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }

@@ -32,7 +32,18 @@ func validateDocument(d *strictjson.Decoder, doc *Document, path string) {
 			d.FieldErrorf(strictjson.Join(rp, "auth"), "type", `must be "api_key" or "none", not %q`, r.Auth.Type)
 		}
 		checkLimits(d, &r.Limits, strictjson.Join(rp, "limits"))
+		checkGuards(d, r, rp)
+		checkIPList(d, r.IPAllow, strictjson.Join(rp, "ip_allow"))
+		checkIPList(d, r.IPDeny, strictjson.Join(rp, "ip_deny"))
+		if r.CORS != nil {
+			checkCORS(d, r.CORS, strictjson.Join(rp, "cors"))
+		}
+		if r.SecurityHeaders != nil {
+			checkSecurityHeaders(d, r.SecurityHeaders, strictjson.Join(rp, "security_headers"))
+		}
 	}
+	checkIPList(d, doc.IPAllow, strictjson.Join(path, "ip_allow"))
+	checkIPList(d, doc.IPDeny, strictjson.Join(path, "ip_deny"))
 	checkKeys(d, doc.Keys, strictjson.Join(path, "keys"))
 }
 

@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -59,6 +60,12 @@ func (e *encoder) document(d *policy.Document) {
 	e.str(string(d.DefaultAction))
 	e.raw(`,"default_limits":`)
 	e.limits(&d.DefaultLimits)
+	if d.TrustedProxyHops > 0 {
+		e.raw(`,"trusted_proxy_hops":`)
+		e.buf = strconv.AppendInt(e.buf, int64(d.TrustedProxyHops), 10)
+	}
+	e.optStrs("ip_allow", d.IPAllow)
+	e.optStrs("ip_deny", d.IPDeny)
 	if len(d.Routes) > 0 {
 		e.raw(`,"routes":[`)
 		for i := range d.Routes {
@@ -105,7 +112,45 @@ func (e *encoder) route(r *policy.Route) {
 	}
 	e.raw(`,"limits":`)
 	e.limits(&r.Limits)
+	if r.Permissions != nil {
+		e.section("permissions", r.Permissions)
+	}
+	if r.Admin {
+		e.raw(`,"admin":true`)
+	}
+	if r.Staff {
+		e.raw(`,"staff":true`)
+	}
+	e.optStrs("ip_allow", r.IPAllow)
+	e.optStrs("ip_deny", r.IPDeny)
+	if r.CORS != nil {
+		e.section("cors", r.CORS)
+	}
+	if r.SecurityHeaders != nil {
+		e.section("security_headers", r.SecurityHeaders)
+	}
 	e.raw(`}`)
+}
+
+// section writes a small nested section with encoding/json: these are a few per route, built
+// by the control server only, and encoding/json's output is deterministic for structs.
+func (e *encoder) section(name string, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		if e.err == nil {
+			e.err = fmt.Errorf("%w: %s: %v", ErrInvalidInput, name, err)
+		}
+		return
+	}
+	e.raw(`,"` + name + `":`)
+	e.buf = append(e.buf, data...)
+}
+
+func (e *encoder) optStrs(name string, list []string) {
+	if len(list) > 0 {
+		e.raw(`,"` + name + `":`)
+		e.strs(list)
+	}
 }
 
 func (e *encoder) limits(l *policy.Limits) {
@@ -141,6 +186,12 @@ func (e *encoder) key(k *policy.Key) {
 	if len(k.Permissions) > 0 {
 		e.raw(`,"permissions":`)
 		e.strs(k.Permissions)
+	}
+	if k.Admin {
+		e.raw(`,"admin":true`)
+	}
+	if k.Staff {
+		e.raw(`,"staff":true`)
 	}
 	if !k.ExpiresAt.IsZero() {
 		e.raw(`,"expires_at":`)

@@ -114,6 +114,19 @@ func (r *Reader) PositiveInt(path, field string, max int64) int64 {
 	return n
 }
 
+// NonNegativeInt reads an integer from 0 to max, or returns 0 after recording an error.
+func (r *Reader) NonNegativeInt(path, field string, max int64) int64 {
+	n, ok := r.Int(path, field)
+	switch {
+	case !ok:
+		return 0
+	case n < 0 || n > max:
+		r.FieldErrorf(path, field, "must be between 0 and %d", max)
+		return 0
+	}
+	return n
+}
+
 // Time reads an RFC 3339 timestamp.
 func (r *Reader) Time(path, field string) time.Time {
 	if !r.expect(path, field, String, "a string") {

@@ -62,6 +62,8 @@ func diff(a, b scenario.Outcome) string {
 		return fmt.Sprintf("reply headers:\n wasmhost %q\n emulator %q", a.Headers, b.Headers)
 	case fmt.Sprint(a.Upstream) != fmt.Sprint(b.Upstream):
 		return fmt.Sprintf("upstream headers:\n wasmhost %q\n emulator %q", a.Upstream, b.Upstream)
+	case fmt.Sprint(a.Response) != fmt.Sprint(b.Response):
+		return fmt.Sprintf("response headers:\n wasmhost %q\n emulator %q", a.Response, b.Response)
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package wasmhost_test
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -23,7 +24,11 @@ func TestScenarios(t *testing.T) {
 }
 
 func runScenario(h *wasmhost.Host, req *scenario.Request) scenario.Outcome {
-	s := h.NewStream(wasmhost.StreamInfo{})
+	source := req.Source
+	if source == "" {
+		source = scenario.DefaultSource
+	}
+	s := h.NewStream(wasmhost.StreamInfo{Source: netip.MustParseAddrPort(source)})
 	defer s.Done()
 	chunks := req.Chunks()
 	r := s.RequestHeaders(req.HeaderPairs(), len(chunks) == 0)
@@ -46,5 +51,12 @@ func runScenario(h *wasmhost.Host, req *scenario.Request) scenario.Outcome {
 			regular = append(regular, kv)
 		}
 	}
-	return scenario.Outcome{Upstream: regular}
+	resp := s.ResponseHeaders(append([][2]string{{":status", "200"}}, scenario.UpstreamResponse...), true)
+	var response [][2]string
+	for _, kv := range resp.Headers {
+		if !strings.HasPrefix(kv[0], ":") {
+			response = append(response, kv)
+		}
+	}
+	return scenario.Outcome{Upstream: regular, Response: response}
 }

@@ -46,6 +46,8 @@ func TestMetricsCountDecisions(t *testing.T) {
 				{Method: "GET", Authority: "x", Path: "/healthz"},
 				{Method: "GET", Authority: "api.example.com", Path: "/v1/a"},
 				{Method: "GET", Authority: "x", Path: "/../x"},
+				{Method: "OPTIONS", Authority: "app.example.com", Path: "/items", Headers: [][2]string{
+					{"origin", "https://web.example.com"}, {"access-control-request-method", "GET"}}},
 			}
 			for i := range reqs {
 				send(host, &reqs[i])
@@ -55,6 +57,7 @@ func TestMetricsCountDecisions(t *testing.T) {
 				"portcullis_requests_denied_missing_credentials": 1,
 				"portcullis_requests_denied_invalid_path":        1,
 				"portcullis_requests_denied_invalid_credentials": 0,
+				"portcullis_requests_answered":                   1, // the CORS preflight
 			} {
 				got, err := host.GetCounterMetric(name)
 				if err != nil || got != want {

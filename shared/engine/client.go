@@ -26,19 +26,20 @@ func (f *flow) clientAddr() (netip.Addr, bool) {
 	return a, ok
 }
 
-// parseClientAddr reads "ip", "ip:port" or "[ipv6]:port".
+// parseClientAddr reads "ip", "ip:port" or "[ipv6]:port". A link-local zone is dropped: lists
+// name addresses, not interfaces.
 func parseClientAddr(s string) (netip.Addr, bool) {
 	if s == "" {
 		return netip.Addr{}, false
 	}
 	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().Unmap(), true
+		return ap.Addr().Unmap().WithZone(""), true
 	}
 	a, err := netip.ParseAddr(s)
-	if err != nil || a.Zone() != "" {
+	if err != nil {
 		return netip.Addr{}, false
 	}
-	return a.Unmap(), true
+	return a.Unmap().WithZone(""), true
 }
 
 // xffEntry returns the n-th entry from the right of the x-forwarded-for list (every occurrence

@@ -35,7 +35,7 @@ func (e *Engine) Decide(r *Request) Decision {
 		f.rt.cors.annotate(&f)
 	}
 	for _, c := range f.rt.checks {
-		switch code := c.onHeaders(&f); code {
+		switch code := run(c, &f); code {
 		case "":
 		case codeAnswered:
 			d := *f.answer

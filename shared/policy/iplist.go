@@ -33,9 +33,7 @@ func ParseCIDR(s string) (netip.Prefix, string) {
 		return netip.Prefix{}, "has host bits set: write " + p.Masked().String()
 	}
 	if a := p.Addr(); a.Is4In6() {
-		if p.Bits() < 96 {
-			return netip.Prefix{}, "is an IPv4-mapped prefix shorter than /96"
-		}
+		// A masked prefix of a mapped address is at least /96 (the ffff bits are set).
 		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 	}
 	return p, ""

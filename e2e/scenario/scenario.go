@@ -47,6 +47,9 @@ var Policy = fmt.Sprintf(`{
     {"name": "api", "match": {"hosts": ["api.example.com", "*.api.example.com"], "path_prefix": "/v1"},
      "auth": {"type": "api_key"}, "hide_credentials": true,
      "limits": {"max_header_count": 20, "max_header_bytes": 4096, "max_header_value_bytes": 1024, "max_body_bytes": 1024}},
+    {"name": "edge", "match": {"hosts": ["edge.example.com"], "path_prefix": "/"}, "auth": {"type": "api_key"},
+     "permissions": {"all": ["ops:run"]}, "ip_allow": ["127.0.0.0/8", "::1"],
+     "cors": {"allowed_origins": ["https://web.example.com"]}, "security_headers": {}},
     {"name": "admin", "match": {"hosts": ["admin.example.com"], "path_prefix": "/"}, "auth": {"type": "api_key"}}
   ],
   "keys": [
@@ -290,6 +293,9 @@ var Cases = []Case{
 		Want{Status: 401, Code: "missing_credentials", Headers: [][2]string{{"x-frame-options", "DENY"}, {"strict-transport-security", "max-age=31536000; includeSubDomains"}}}},
 	{"routes without response edits leave the response alone", get("x", "/public/a"),
 		Want{Response: UpstreamResponse, ResponseAbsent: []string{"x-content-type-options", "vary"}}},
+	{"every edge rule on one route", get("edge.example.com", "/v1/x", h("origin", webOrigin), h("x-api-key", KeyOps)),
+		Want{Upstream: [][2]string{{"x-portcullis-key-id", "k-ops"}},
+			Response: [][2]string{{"access-control-allow-origin", webOrigin}, {"x-content-type-options", "nosniff"}, {"vary", "Origin"}}}},
 	{"underscore spoof replaced by the real identity", get(api, "/v1/builds", h("x_portcullis_key_id", "admin"), h("x-api-key", KeyBuilds)),
 		Want{Upstream: [][2]string{{"x-portcullis-key-id", "k-builds"}}, Absent: []string{"x_portcullis_key_id"}}},
 }

@@ -175,7 +175,7 @@ func TestConcurrentKeyPatches(t *testing.T) {
 		path := "/v1/keys/" + k["id"].(string)
 		patches := []string{
 			`{"name":"renamed"}`, `{"active":false}`, `{"allowed_paths":["/a"]}`,
-			`{"permissions":["p"]}`, `{"expires_at":"2031-01-01T00:00:00Z"}`,
+			`{"permissions":["p"]}`, `{"expires_at":"2031-01-01T00:00:00Z"}`, `{"admin":true}`, `{"staff":true}`,
 		}
 		var wg sync.WaitGroup
 		for _, p := range patches {
@@ -188,7 +188,7 @@ func TestConcurrentKeyPatches(t *testing.T) {
 		wg.Wait()
 		got := expect(t, e.do("GET", path, adminToken, nil), http.StatusOK, "")
 		if got["name"] != "renamed" || got["active"] != false || !reflect.DeepEqual(got["allowed_paths"], []any{"/a"}) ||
-			!reflect.DeepEqual(got["permissions"], []any{"p"}) || got["expires_at"] != "2031-01-01T00:00:00Z" {
+			!reflect.DeepEqual(got["permissions"], []any{"p"}) || got["expires_at"] != "2031-01-01T00:00:00Z" || got["admin"] != true || got["staff"] != true {
 			t.Fatalf("after concurrent patches: %v", got)
 		}
 	})

@@ -90,6 +90,7 @@ func TestEvaluateErrors(t *testing.T) {
 		{"unknown field", `{"method":"GET","path":"/","body":"x"}`, 422, "invalid_request", []string{"body"}},
 		{"header value not a string", `{"method":"GET","path":"/","headers":{"a":1,"b":["x",2]}}`, 422, "invalid_request", []string{"headers.a", "headers.b[1]"}},
 		{"headers not an object", `{"method":"GET","path":"/","headers":[]}`, 422, "invalid_request", []string{"headers"}},
+		{"address and origin not strings", `{"method":"GET","path":"/","client_address":5,"origin":["https://a.example"]}`, 422, "invalid_request", []string{"client_address", "origin"}},
 		{"malformed", `{"method":`, 400, "malformed_json", []string{""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -80,3 +80,21 @@ func TestPolicyEveryField(t *testing.T) {
 		}
 	})
 }
+
+// A section given short is stored and shown with its defaults written out: "security_headers": {}
+// as the headers it stands for, CORS methods as GET, HEAD, POST, header names in lower case.
+func TestPolicyNormalizesNewSections(t *testing.T) {
+	e := newEnv(t, "sqlite", envOptions{})
+	r := e.do("PUT", "/v1/policy", adminToken, withRoute(`"cors":{"allowed_origins":["https://a.example"],"allowed_headers":["Content-Type"]},"security_headers":{}`), "If-Match", "*")
+	route := expect(t, r, http.StatusOK, "")["routes"].([]any)[0].(map[string]any)
+	var want map[string]any
+	json.Unmarshal([]byte(`{
+		"cors": {"allowed_origins": ["https://a.example"], "allowed_methods": ["GET", "HEAD", "POST"], "allowed_headers": ["content-type"]},
+		"security_headers": {"mode": "add", "hsts": {"max_age_seconds": 31536000, "include_subdomains": true},
+			"content_type_options": "nosniff", "frame_options": "DENY", "referrer_policy": "strict-origin-when-cross-origin"}}`), &want)
+	for _, k := range []string{"cors", "security_headers"} {
+		if !reflect.DeepEqual(route[k], want[k]) {
+			t.Errorf("%s stored as %v, want %v", k, route[k], want[k])
+		}
+	}
+}

@@ -23,6 +23,8 @@ type NewKey struct {
 	Active       *bool // default true
 	AllowedPaths []string
 	Permissions  []string
+	// Admin and Staff are the flags the routes' admin and staff guards require.
+	Admin, Staff bool
 	ExpiresAt    time.Time // zero: never
 }
 
@@ -32,13 +34,15 @@ type KeyPatch struct {
 	Active       *bool
 	AllowedPaths *[]string
 	Permissions  *[]string
+	Admin, Staff *bool
 	// ExpiresAt points to the new expiry; a pointer to the zero time removes the expiry.
 	ExpiresAt *time.Time
 }
 
 // Empty reports whether the patch changes nothing.
 func (p KeyPatch) Empty() bool {
-	return p.Name == nil && p.Active == nil && p.AllowedPaths == nil && p.Permissions == nil && p.ExpiresAt == nil
+	return p.Name == nil && p.Active == nil && p.AllowedPaths == nil && p.Permissions == nil &&
+		p.Admin == nil && p.Staff == nil && p.ExpiresAt == nil
 }
 
 // CreateKey generates a key, stores its hash and publishes it. raw is the key itself, which
@@ -53,7 +57,8 @@ func (s *Service) CreateKey(ctx context.Context, who auth.Principal, in NewKey) 
 		return k, "", 0, err
 	}
 	k = store.Key{ID: id, Name: in.Name, Prefix: auth.Prefix(raw), SHA256: auth.Hash(raw), Active: true,
-		AllowedPaths: in.AllowedPaths, Permissions: in.Permissions, ExpiresAt: in.ExpiresAt, CreatedAt: now, UpdatedAt: now}
+		AllowedPaths: in.AllowedPaths, Permissions: in.Permissions, Admin: in.Admin, Staff: in.Staff,
+		ExpiresAt: in.ExpiresAt, CreatedAt: now, UpdatedAt: now}
 	if in.Active != nil {
 		k.Active = *in.Active
 	}
@@ -124,6 +129,12 @@ func (s *Service) UpdateKey(ctx context.Context, who auth.Principal, id string, 
 		if p.Permissions != nil {
 			k.Permissions = *p.Permissions
 		}
+		if p.Admin != nil {
+			k.Admin = *p.Admin
+		}
+		if p.Staff != nil {
+			k.Staff = *p.Staff
+		}
 		if p.ExpiresAt != nil {
 			k.ExpiresAt = time.Time{}
 			if !p.ExpiresAt.IsZero() {
@@ -183,7 +194,7 @@ func saveKeyChange(ctx context.Context, tx store.Tx, now time.Time, who auth.Pri
 
 func sameKeyConfig(a, b store.Key) bool {
 	return a.Name == b.Name && a.Active == b.Active && slices.Equal(a.AllowedPaths, b.AllowedPaths) &&
-		slices.Equal(a.Permissions, b.Permissions) && a.ExpiresAt.Equal(b.ExpiresAt)
+		slices.Equal(a.Permissions, b.Permissions) && a.Admin == b.Admin && a.Staff == b.Staff && a.ExpiresAt.Equal(b.ExpiresAt)
 }
 
 // validateKey checks a key with exactly the rules the filter applies, by encoding it into a
@@ -204,7 +215,7 @@ func validateKey(k *store.Key, now time.Time) error {
 	}
 	doc := &policy.Document{Version: policy.Version, DefaultAction: policy.ActionDeny, DefaultLimits: policy.DefaultLimitsValue(),
 		Keys: []policy.Key{{ID: k.ID, Name: k.Name, SHA256: k.SHA256, Active: k.Active,
-			AllowedPaths: k.AllowedPaths, Permissions: k.Permissions, ExpiresAt: k.ExpiresAt}}}
+			AllowedPaths: k.AllowedPaths, Permissions: k.Permissions, Admin: k.Admin, Staff: k.Staff, ExpiresAt: k.ExpiresAt}}}
 	payload, err := snapshot.Encode(1, now, doc)
 	if err == nil {
 		_, err = snapshot.Decode(payload)

@@ -17,6 +17,8 @@ type KeyView struct {
 	Status       string     `json:"status"` // active, inactive, expired or revoked
 	AllowedPaths []string   `json:"allowed_paths"`
 	Permissions  []string   `json:"permissions"`
+	Admin        bool       `json:"admin"`
+	Staff        bool       `json:"staff"`
 	ExpiresAt    *time.Time `json:"expires_at"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
@@ -29,7 +31,7 @@ type KeyView struct {
 func ViewKey(k store.Key, now time.Time) KeyView {
 	v := KeyView{
 		ID: k.ID, Name: k.Name, MaskedKey: auth.Mask(k.Prefix), Active: k.Active,
-		AllowedPaths: nonNil(k.AllowedPaths), Permissions: nonNil(k.Permissions),
+		AllowedPaths: nonNil(k.AllowedPaths), Permissions: nonNil(k.Permissions), Admin: k.Admin, Staff: k.Staff,
 		ExpiresAt: timePtr(k.ExpiresAt), CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt,
 		LastUsedAt: timePtr(k.LastUsedAt), UseCount: k.UseCount, RevokedAt: timePtr(k.RevokedAt),
 	}
@@ -54,13 +56,15 @@ type auditKey struct {
 	Active       bool       `json:"active"`
 	AllowedPaths []string   `json:"allowed_paths"`
 	Permissions  []string   `json:"permissions"`
+	Admin        bool       `json:"admin"`
+	Staff        bool       `json:"staff"`
 	ExpiresAt    *time.Time `json:"expires_at"`
 	RevokedAt    *time.Time `json:"revoked_at"`
 }
 
 func auditKeyOf(k store.Key) auditKey {
 	return auditKey{ID: k.ID, Name: k.Name, MaskedKey: auth.Mask(k.Prefix), Active: k.Active,
-		AllowedPaths: nonNil(k.AllowedPaths), Permissions: nonNil(k.Permissions),
+		AllowedPaths: nonNil(k.AllowedPaths), Permissions: nonNil(k.Permissions), Admin: k.Admin, Staff: k.Staff,
 		ExpiresAt: timePtr(k.ExpiresAt), RevokedAt: timePtr(k.RevokedAt)}
 }
 

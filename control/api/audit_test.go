@@ -14,7 +14,7 @@ func TestAuditLog(t *testing.T) {
 		e := newEnv(t, backend, envOptions{})
 		k, rawKey := e.createKey(map[string]any{"name": "ci"})
 		id := k["id"].(string)
-		expect(t, e.do("PATCH", "/v1/keys/"+id, adminToken, `{"name":"ci-2"}`), http.StatusOK, "")
+		expect(t, e.do("PATCH", "/v1/keys/"+id, adminToken, `{"name":"ci-2","staff":true}`), http.StatusOK, "")
 		expect(t, e.do("DELETE", "/v1/keys/"+id, adminToken, nil), http.StatusOK, "")
 		tok := expect(t, e.do("POST", "/v1/dataplane-tokens", adminToken, `{"name":"edge"}`), http.StatusCreated, "")
 		rawTok := tok["token"].(string)
@@ -38,6 +38,10 @@ func TestAuditLog(t *testing.T) {
 			}
 		}
 		update := entries[3].(map[string]any)
+		before, after := update["before"].(map[string]any), update["after"].(map[string]any)
+		if before["staff"] != false || after["staff"] != true || before["admin"] != false || after["admin"] != false {
+			t.Fatalf("update entry does not record the flags: %v", update)
+		}
 		if update["before"].(map[string]any)["name"] != "ci" || update["after"].(map[string]any)["name"] != "ci-2" ||
 			update["after"].(map[string]any)["masked_key"] != rawKey[:8]+"***" || update["version"] == nil {
 			t.Fatalf("update entry = %v", update)

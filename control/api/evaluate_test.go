@@ -90,6 +90,7 @@ func TestEvaluateErrors(t *testing.T) {
 		{"unknown field", `{"method":"GET","path":"/","body":"x"}`, 422, "invalid_request", []string{"body"}},
 		{"header value not a string", `{"method":"GET","path":"/","headers":{"a":1,"b":["x",2]}}`, 422, "invalid_request", []string{"headers.a", "headers.b[1]"}},
 		{"headers not an object", `{"method":"GET","path":"/","headers":[]}`, 422, "invalid_request", []string{"headers"}},
+		{"address and origin not strings", `{"method":"GET","path":"/","client_address":5,"origin":["https://a.example"]}`, 422, "invalid_request", []string{"client_address", "origin"}},
 		{"malformed", `{"method":`, 400, "malformed_json", []string{""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,4 +100,90 @@ func TestEvaluateErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The admin and staff flags and permissions set through the key API reach the engine: a key
+// created with admin:true passes a route guard "admin": true, one without is refused 403
+// insufficient_scope, and a PATCH of the flag changes the answer.
+func TestEvaluateKeyGuards(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend, envOptions{})
+		expect(t, e.do("PUT", "/v1/policy", adminToken, `{"version":1,"routes":[
+			{"name":"admin","match":{"path_prefix":"/admin"},"auth":{"type":"api_key"},"admin":true},
+			{"name":"staff","match":{"path_prefix":"/staff"},"auth":{"type":"api_key"},"staff":true},
+			{"name":"reports","match":{"path_prefix":"/reports"},"auth":{"type":"api_key"},
+			 "permissions":{"all":["reports:read"],"any":["eu","us"],"reveal_missing":true}}]}`, "If-Match", "*"), http.StatusOK, "")
+		adminKey, adminRaw := e.createKey(map[string]any{"name": "root", "admin": true})
+		staffKey, staffRaw := e.createKey(map[string]any{"name": "ops", "staff": true, "permissions": []string{"reports:read", "eu"}})
+		plain, plainRaw := e.createKey(map[string]any{"name": "plain"})
+		adminID, staffID, plainID := adminKey["id"].(string), staffKey["id"].(string), plain["id"].(string)
+
+		const scope = `Bearer realm="portcullis", error="insufficient_scope"`
+		type want struct {
+			allow     bool
+			keyID     string
+			body      map[string]any // the denial body, for a denial
+			setHeader [2]string      // one identity header the upstream gets, for an allowed request
+		}
+		denied := func(keyID string, extra map[string]any) want {
+			b := map[string]any{"error": "the credential lacks a permission this route requires", "code": "insufficient_scope"}
+			for k, v := range extra {
+				b[k] = v
+			}
+			return want{keyID: keyID, body: b}
+		}
+		check := func(t *testing.T, path, raw string, w want) {
+			t.Helper()
+			m := expect(t, e.do("POST", "/v1/evaluate", e.readOnly, map[string]any{"method": "GET", "path": path,
+				"headers": map[string]any{"x-api-key": raw}}), http.StatusOK, "")
+			if m["allow"] != w.allow || m["key_id"] != w.keyID {
+				t.Fatalf("GET %s: allow %v key %v, want %v %v (%v)", path, m["allow"], m["key_id"], w.allow, w.keyID, m)
+			}
+			if w.allow {
+				if m["check"] != "allow" || !containsPair(m["set_headers"], w.setHeader) {
+					t.Fatalf("GET %s: %v, want set_headers with %v", path, m, w.setHeader)
+				}
+				return
+			}
+			if m["status"] != 403.0 || m["code"] != "insufficient_scope" || m["check"] != "guard" ||
+				!containsPair(m["headers"], [2]string{"www-authenticate", scope}) || !reflect.DeepEqual(m["body"], w.body) {
+				t.Fatalf("GET %s: %v, want 403 insufficient_scope with body %v and WWW-Authenticate %s", path, m, w.body, scope)
+			}
+		}
+		for _, tc := range []struct {
+			name, path, raw string
+			want            want
+		}{
+			{"admin key on the admin route", "/admin/users", adminRaw, want{allow: true, keyID: adminID, setHeader: [2]string{"x-portcullis-key-id", adminID}}},
+			{"key without flags on the admin route", "/admin/users", plainRaw, denied(plainID, nil)},
+			{"staff key on the admin route", "/admin", staffRaw, denied(staffID, nil)},
+			{"staff key on the staff route", "/staff", staffRaw, want{allow: true, keyID: staffID, setHeader: [2]string{"x-portcullis-key-name", "ops"}}},
+			{"admin is not staff", "/staff", adminRaw, denied(adminID, nil)},
+			{"all and any permissions held", "/reports/q1", staffRaw, want{allow: true, keyID: staffID, setHeader: [2]string{"x-portcullis-permissions", "reports:read,eu"}}},
+			{"permissions missing, named", "/reports/q1", plainRaw, denied(plainID, map[string]any{"missing": []any{"reports:read"}, "missing_any_of": []any{"eu", "us"}})},
+		} {
+			t.Run(tc.name, func(t *testing.T) { check(t, tc.path, tc.raw, tc.want) })
+		}
+
+		// Granting the flag through the API opens the route; taking it away closes it again.
+		r := e.do("PATCH", "/v1/keys/"+plainID, adminToken, map[string]any{"admin": true})
+		expect(t, r, http.StatusOK, "")
+		e.waitVersion(versionHeader(t, r))
+		check(t, "/admin/users", plainRaw, want{allow: true, keyID: plainID, setHeader: [2]string{"x-portcullis-key-id", plainID}})
+		r = e.do("PATCH", "/v1/keys/"+plainID, adminToken, map[string]any{"admin": false})
+		expect(t, r, http.StatusOK, "")
+		e.waitVersion(versionHeader(t, r))
+		check(t, "/admin/users", plainRaw, denied(plainID, nil))
+	})
+}
+
+// containsPair reports whether a decoded [][2]string holds the pair.
+func containsPair(list any, pair [2]string) bool {
+	items, _ := list.([]any)
+	for _, it := range items {
+		if p, ok := it.([]any); ok && len(p) == 2 && p[0] == pair[0] && p[1] == pair[1] {
+			return true
+		}
+	}
+	return false
 }

@@ -61,6 +61,10 @@ func decodeNewKey(body []byte) (admin.NewKey, error) {
 			in.AllowedPaths = optStrings(r, k)
 		case "permissions":
 			in.Permissions = optStrings(r, k)
+		case "admin":
+			in.Admin = r.Bool("", k)
+		case "staff":
+			in.Staff = r.Bool("", k)
 		case "expires_at":
 			in.ExpiresAt = optTime(r, k)
 		default:
@@ -141,6 +145,12 @@ func decodeKeyPatch(body []byte) (admin.KeyPatch, error) {
 		case "permissions":
 			list := optStrings(r, k)
 			p.Permissions = &list
+		case "admin":
+			b := r.Bool("", k)
+			p.Admin = &b
+		case "staff":
+			b := r.Bool("", k)
+			p.Staff = &b
 		case "expires_at":
 			t := optTime(r, k)
 			p.ExpiresAt = &t
@@ -149,7 +159,7 @@ func decodeKeyPatch(body []byte) (admin.KeyPatch, error) {
 		}
 	}
 	if !r.Failed() && !r.Stopped() && p.Empty() {
-		r.Errorf("", "give at least one of name, active, allowed_paths, permissions, expires_at")
+		r.Errorf("", "give at least one of name, active, allowed_paths, permissions, admin, staff, expires_at")
 	}
 	return p, r.Finish()
 }

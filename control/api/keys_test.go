@@ -14,7 +14,8 @@ func TestKeyLifecycle(t *testing.T) {
 	backends(t, func(t *testing.T, backend string) {
 		e := newEnv(t, backend, envOptions{})
 		r := e.do("POST", "/v1/keys", adminToken, map[string]any{
-			"name": "ci", "allowed_paths": []string{"/api/builds"}, "permissions": []string{"builds:read"}, "expires_at": "2031-01-01T00:00:00Z"})
+			"name": "ci", "allowed_paths": []string{"/api/builds"}, "permissions": []string{"builds:read"}, "expires_at": "2031-01-01T00:00:00Z",
+			"admin": true})
 		created := expect(t, r, http.StatusCreated, "")
 		raw := created["key"].(string)
 		id := created["id"].(string)
@@ -22,7 +23,8 @@ func TestKeyLifecycle(t *testing.T) {
 			t.Fatalf("raw key %q", raw)
 		}
 		if created["masked_key"] != raw[:8]+"***" || created["status"] != "active" || created["active"] != true ||
-			created["expires_at"] != "2031-01-01T00:00:00Z" || created["last_used_at"] != nil || created["created_at"] != "2030-01-02T03:04:05Z" {
+			created["expires_at"] != "2031-01-01T00:00:00Z" || created["last_used_at"] != nil || created["created_at"] != "2030-01-02T03:04:05Z" ||
+			created["admin"] != true || created["staff"] != false {
 			t.Fatalf("created key = %v", created)
 		}
 		if loc := r.header.Get("Location"); loc != "/v1/keys/"+id {
@@ -49,16 +51,17 @@ func TestKeyLifecycle(t *testing.T) {
 		// The snapshot carries the hash, never the key.
 		e.waitVersion(v1)
 		s := e.snapshotNow()
-		if len(s.Policy.Keys) != 1 || s.Policy.Keys[0].ID != id || s.Policy.Keys[0].SHA256 != auth.Hash(raw) || !s.Policy.Keys[0].Active {
+		if len(s.Policy.Keys) != 1 || s.Policy.Keys[0].ID != id || s.Policy.Keys[0].SHA256 != auth.Hash(raw) || !s.Policy.Keys[0].Active ||
+			!s.Policy.Keys[0].Admin || s.Policy.Keys[0].Staff {
 			t.Fatalf("snapshot keys = %+v", s.Policy.Keys)
 		}
 
 		// PATCH each field.
 		r = e.do("PATCH", "/v1/keys/"+id, adminToken, map[string]any{"name": "ci-2", "active": false, "permissions": []string{},
-			"allowed_paths": nil, "expires_at": nil})
+			"allowed_paths": nil, "expires_at": nil, "admin": false, "staff": true})
 		patched := expect(t, r, http.StatusOK, "")
 		if patched["name"] != "ci-2" || patched["active"] != false || patched["status"] != "inactive" || patched["expires_at"] != nil ||
-			len(patched["permissions"].([]any)) != 0 || len(patched["allowed_paths"].([]any)) != 0 {
+			len(patched["permissions"].([]any)) != 0 || len(patched["allowed_paths"].([]any)) != 0 || patched["admin"] != false || patched["staff"] != true {
 			t.Fatalf("patched = %v", patched)
 		}
 		v2 := versionHeader(t, r)
@@ -66,8 +69,21 @@ func TestKeyLifecycle(t *testing.T) {
 			t.Fatalf("patch version %d, after %d", v2, v1)
 		}
 		e.waitVersion(v2)
-		if k := e.snapshotNow().Policy.Keys[0]; k.Active || k.Name != "ci-2" || !k.ExpiresAt.IsZero() {
+		if k := e.snapshotNow().Policy.Keys[0]; k.Active || k.Name != "ci-2" || !k.ExpiresAt.IsZero() || k.Admin || !k.Staff {
 			t.Fatalf("snapshot key after patch = %+v", k)
+		}
+		// A flag alone is a change: it publishes a new version that carries it.
+		r = e.do("PATCH", "/v1/keys/"+id, adminToken, map[string]any{"admin": true})
+		if got := expect(t, r, http.StatusOK, ""); got["admin"] != true || got["staff"] != true {
+			t.Fatalf("after PATCH admin = %v", got)
+		}
+		v2 = versionHeader(t, r)
+		if v2 == 0 {
+			t.Fatal("PATCH of the admin flag published nothing")
+		}
+		e.waitVersion(v2)
+		if k := e.snapshotNow().Policy.Keys[0]; !k.Admin || !k.Staff {
+			t.Fatalf("snapshot key after PATCH admin = %+v", k)
 		}
 		// The same patch again changes nothing and publishes nothing.
 		r = e.do("PATCH", "/v1/keys/"+id, adminToken, map[string]any{"name": "ci-2"})
@@ -160,6 +176,8 @@ func TestKeyInputErrors(t *testing.T) {
 		{"unknown field", "POST", "/v1/keys", `{"name":"a","colour":"red"}`, 422, "invalid_request", []string{"colour"}},
 		{"duplicate field", "POST", "/v1/keys", `{"name":"a","name":"b"}`, 422, "invalid_request", []string{"name"}},
 		{"wrong type", "POST", "/v1/keys", `{"name":5,"active":"yes"}`, 422, "invalid_request", []string{"name", "active"}},
+		{"flags not booleans", "POST", "/v1/keys", `{"name":"a","admin":"yes","staff":1}`, 422, "invalid_request", []string{"admin", "staff"}},
+		{"null flag", "POST", "/v1/keys", `{"name":"a","admin":null}`, 422, "invalid_request", []string{"admin"}},
 		{"missing name", "POST", "/v1/keys", `{"permissions":["a"]}`, 422, "invalid_request", []string{"name"}},
 		{"empty name", "POST", "/v1/keys", `{"name":""}`, 422, "invalid_request", []string{"name"}},
 		{"control character in name", "POST", "/v1/keys", `{"name":"a\u0007b"}`, 422, "invalid_request", []string{"name"}},
@@ -174,6 +192,7 @@ func TestKeyInputErrors(t *testing.T) {
 		{"empty patch", "PATCH", keyPath, `{}`, 422, "invalid_request", []string{""}},
 		{"patch unknown field", "PATCH", keyPath, `{"key":"pcs_x"}`, 422, "invalid_request", []string{"key"}},
 		{"patch wrong type", "PATCH", keyPath, `{"active":1}`, 422, "invalid_request", []string{"active"}},
+		{"patch flag not a boolean", "PATCH", keyPath, `{"admin":"true","staff":null}`, 422, "invalid_request", []string{"admin", "staff"}},
 		{"patch invalid path", "PATCH", keyPath, `{"allowed_paths":["/a/../b"]}`, 422, "invalid_request", []string{"allowed_paths[0]"}},
 		{"patch malformed", "PATCH", keyPath, `{`, 400, "malformed_json", []string{""}},
 	} {

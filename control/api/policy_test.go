@@ -11,6 +11,11 @@ import (
 
 const apiRoute = `{"name":"api","match":{"path_prefix":"/api"},"auth":{"type":"api_key"}}`
 
+// withRoute is a policy whose only route is apiRoute with the given fields added.
+func withRoute(fields string) string {
+	return `{"version":1,"routes":[` + apiRoute[:len(apiRoute)-1] + `,` + fields + `}]}`
+}
+
 func TestPolicyReplace(t *testing.T) {
 	backends(t, func(t *testing.T, backend string) {
 		e := newEnv(t, backend, envOptions{})
@@ -74,6 +79,22 @@ func TestPolicyErrors(t *testing.T) {
 		{"validation after decoding", `{"version":1,"routes":[{"name":"a b","match":{"path_prefix":"api","methods":["get"]},"auth":{"type":"magic"}}]}`,
 			422, "invalid_request", []string{"routes[0].name", "routes[0].match.path_prefix", "routes[0].match.methods[0]", "routes[0].auth.type"}},
 		{"duplicate route names", `{"version":1,"routes":[` + apiRoute + `,` + apiRoute + `]}`, 422, "invalid_request", []string{"routes[1].name"}},
+		{"origin with a path", withRoute(`"cors":{"allowed_origins":["https://app.example.com/"]}`), 422, "invalid_request", []string{"routes[0].cors.allowed_origins[0]"}},
+		{"origin by substring", withRoute(`"cors":{"allowed_origins":["https://app.example.com","*.example.com"]}`), 422, "invalid_request", []string{"routes[0].cors.allowed_origins[1]"}},
+		{"any origin with credentials", withRoute(`"cors":{"allowed_origins":["*"],"allow_credentials":true}`), 422, "invalid_request", []string{"routes[0].cors.allowed_origins[0]"}},
+		{"cors without origins", withRoute(`"cors":{"allowed_methods":["GET"]}`), 422, "invalid_request", []string{"routes[0].cors.allowed_origins"}},
+		{"cors method and header", withRoute(`"cors":{"allowed_origins":["https://a.example"],"allowed_methods":["get"],"exposed_headers":["a b"]}`), 422, "invalid_request",
+			[]string{"routes[0].cors.allowed_methods[0]", "routes[0].cors.exposed_headers[0]"}},
+		{"route IP entries", withRoute(`"ip_allow":["10.0.0.0/8","10.0.0.1/8"],"ip_deny":["fe80::1%eth0"]`), 422, "invalid_request",
+			[]string{"routes[0].ip_allow[1]", "routes[0].ip_deny[0]"}},
+		{"global IP entries", `{"version":1,"ip_allow":["not-an-ip"],"ip_deny":["192.0.2.0/33"]}`, 422, "invalid_request", []string{"ip_allow[0]", "ip_deny[0]"}},
+		{"too many proxy hops", `{"version":1,"trusted_proxy_hops":11}`, 422, "invalid_request", []string{"trusted_proxy_hops"}},
+		{"empty permission guard", withRoute(`"permissions":{}`), 422, "invalid_request", []string{"routes[0].permissions"}},
+		{"invalid permission", withRoute(`"permissions":{"any":["ok","has space"]}`), 422, "invalid_request", []string{"routes[0].permissions.any[1]"}},
+		{"guard on a public route", `{"version":1,"routes":[{"name":"p","match":{"path_prefix":"/"},"auth":{"type":"none"},"admin":true}]}`, 422, "invalid_request", []string{"routes[0].auth"}},
+		{"guard flag not a boolean", withRoute(`"staff":"yes"`), 422, "invalid_request", []string{"routes[0].staff"}},
+		{"security header values", withRoute(`"security_headers":{"mode":"replace","frame_options":"ALLOW","hsts":{"max_age_seconds":60,"preload":true}}`), 422, "invalid_request",
+			[]string{"routes[0].security_headers.mode", "routes[0].security_headers.hsts.preload", "routes[0].security_headers.frame_options"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := expect(t, e.do("PUT", "/v1/policy", adminToken, tc.body, "If-Match", "*"), tc.status, tc.code)
@@ -175,7 +196,7 @@ func TestConcurrentKeyPatches(t *testing.T) {
 		path := "/v1/keys/" + k["id"].(string)
 		patches := []string{
 			`{"name":"renamed"}`, `{"active":false}`, `{"allowed_paths":["/a"]}`,
-			`{"permissions":["p"]}`, `{"expires_at":"2031-01-01T00:00:00Z"}`,
+			`{"permissions":["p"]}`, `{"expires_at":"2031-01-01T00:00:00Z"}`, `{"admin":true}`, `{"staff":true}`,
 		}
 		var wg sync.WaitGroup
 		for _, p := range patches {
@@ -188,7 +209,7 @@ func TestConcurrentKeyPatches(t *testing.T) {
 		wg.Wait()
 		got := expect(t, e.do("GET", path, adminToken, nil), http.StatusOK, "")
 		if got["name"] != "renamed" || got["active"] != false || !reflect.DeepEqual(got["allowed_paths"], []any{"/a"}) ||
-			!reflect.DeepEqual(got["permissions"], []any{"p"}) || got["expires_at"] != "2031-01-01T00:00:00Z" {
+			!reflect.DeepEqual(got["permissions"], []any{"p"}) || got["expires_at"] != "2031-01-01T00:00:00Z" || got["admin"] != true || got["staff"] != true {
 			t.Fatalf("after concurrent patches: %v", got)
 		}
 	})

@@ -44,6 +44,7 @@ func testKey(id string, i int) store.Key {
 func TestBuild(t *testing.T) {
 	keys := []store.Key{testKey("k-b", 1), testKey("k-a", 2)}
 	keys[0].Active, keys[0].AllowedPaths, keys[0].ExpiresAt = false, []string{"/x"}, t0.Add(time.Hour)
+	keys[0].Admin, keys[1].Staff = true, true
 	pol := []byte(`{"version":1,"routes":[{"name":"api","match":{"path_prefix":"/api"},"auth":{"type":"api_key"}}]}`)
 	s, err := publish.Build(store.State{Version: 7, UpdatedAt: t0}, pol, keys, priv)
 	if err != nil {
@@ -57,7 +58,8 @@ func TestBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d.Version != 7 || !d.IssuedAt.Equal(t0) || len(d.Policy.Routes) != 1 || d.Policy.Keys[0].ID != "k-a" ||
-		d.Policy.Keys[1].Active || d.Policy.Keys[1].AllowedPaths[0] != "/x" || !d.Policy.Keys[1].ExpiresAt.Equal(t0.Add(time.Hour)) {
+		d.Policy.Keys[1].Active || d.Policy.Keys[1].AllowedPaths[0] != "/x" || !d.Policy.Keys[1].ExpiresAt.Equal(t0.Add(time.Hour)) ||
+		!d.Policy.Keys[1].Admin || d.Policy.Keys[1].Staff || d.Policy.Keys[0].Admin || !d.Policy.Keys[0].Staff {
 		t.Fatalf("decoded snapshot = %+v, keys %+v", d, d.Policy.Keys)
 	}
 	if s.Engine == nil || s.Engine.KeyCount() != 2 || s.Engine.RouteCount() != 1 {

@@ -60,7 +60,7 @@ type Tx interface {
 	InsertKey(ctx context.Context, k Key) error
 	Key(ctx context.Context, id string) (Key, error)
 	// UpdateKey writes the mutable fields of k (name, active, allowed paths, permissions,
-	// expiry, updated and revoked times).
+	// admin and staff flags, expiry, updated and revoked times).
 	UpdateKey(ctx context.Context, k Key) error
 	// ListKeys returns up to limit keys with Seq > after, in creation order.
 	ListKeys(ctx context.Context, after int64, limit int) ([]Key, error)

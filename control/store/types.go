@@ -33,6 +33,8 @@ type Key struct {
 	Active       bool
 	AllowedPaths []string
 	Permissions  []string
+	// Admin and Staff are the flags the routes' admin and staff guards require.
+	Admin, Staff bool
 	ExpiresAt    time.Time // zero: never
 	CreatedAt    time.Time
 	UpdatedAt    time.Time

@@ -29,6 +29,8 @@ type NewKey struct {
 	Name         string     `json:"name"`
 	AllowedPaths []string   `json:"allowed_paths,omitempty"`
 	Permissions  []string   `json:"permissions,omitempty"`
+	Admin        bool       `json:"admin,omitempty"`
+	Staff        bool       `json:"staff,omitempty"`
 	ExpiresAt    *time.Time `json:"expires_at,omitempty"`
 }
 
@@ -47,6 +49,21 @@ func (c *Client) CreateKey(ctx context.Context, in NewKey) (k CreatedKey, versio
 	version, err = strconv.ParseUint(h.Get(snapshot.VersionHeader), 10, 64)
 	if err != nil {
 		return k, 0, fmt.Errorf("POST /v1/keys: no snapshot version in the answer: %w", err)
+	}
+	return k, version, nil
+}
+
+// PatchKey changes the fields of a key that patch gives (the body of PATCH /v1/keys/{id});
+// version is the snapshot version that publishes the change, 0 when nothing changed.
+func (c *Client) PatchKey(ctx context.Context, id string, patch map[string]any) (k admin.KeyView, version uint64, err error) {
+	h, err := c.Do(ctx, http.MethodPatch, "/v1/keys/"+url.PathEscape(id), patch, &k, http.StatusOK)
+	if err != nil {
+		return k, 0, err
+	}
+	if v := h.Get(snapshot.VersionHeader); v != "" {
+		if version, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return k, 0, fmt.Errorf("PATCH /v1/keys/%s: snapshot version %q: %w", id, v, err)
+		}
 	}
 	return k, version, nil
 }

@@ -91,7 +91,13 @@ var client = &http.Client{Timeout: 5 * time.Second}
 // status.
 func (e env) get(t testing.TB, key string) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.GatewayURL()+"/anything", nil)
+	return e.getPath(t, "/anything", key)
+}
+
+// getPath is get for another path.
+func (e env) getPath(t testing.TB, path, key string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.GatewayURL()+path, nil)
 	if key != "" {
 		req.Header.Set("X-Api-Key", key)
 	}
@@ -108,16 +114,22 @@ func (e env) get(t testing.TB, key string) int {
 // requests over the VMs round-robin, so 2×workers covers each VM twice.
 const settle = 2 * workers
 
-// waitStatus sends requests with key until settle of them in a row answer want, and returns
+// waitStatus sends GET /anything with key until settle answers in a row are want, and returns
 // how long that took from since. It fails the test after limit.
 func (e env) waitStatus(t testing.TB, key string, want int, since time.Time, limit time.Duration) time.Duration {
+	t.Helper()
+	return e.waitPathStatus(t, "/anything", key, want, since, limit)
+}
+
+// waitPathStatus is waitStatus for GET path.
+func (e env) waitPathStatus(t testing.TB, path, key string, want int, since time.Time, limit time.Duration) time.Duration {
 	t.Helper()
 	run, last := 0, 0
 	for run < settle {
 		if time.Since(since) > limit {
-			t.Fatalf("key %.8s…: answer %d, want %d on every VM, still after %v", key, last, want, limit)
+			t.Fatalf("GET %s with key %.8s…: answer %d, want %d on every VM, still after %v", path, key, last, want, limit)
 		}
-		if last = e.get(t, key); last == want {
+		if last = e.getPath(t, path, key); last == want {
 			run++
 		} else {
 			run = 0

@@ -203,7 +203,7 @@ func key(id, hash string) store.Key {
 
 func testKeys(t *testing.T, s store.Store) {
 	full := store.Key{ID: "k-b", Name: "B", Prefix: "pcs_bbbb", SHA256: "hb", Active: false,
-		AllowedPaths: []string{"/a", "/b"}, Permissions: []string{"read"}, ExpiresAt: t0.Add(time.Hour),
+		AllowedPaths: []string{"/a", "/b"}, Permissions: []string{"read"}, Admin: true, ExpiresAt: t0.Add(time.Hour),
 		CreatedAt: t0, UpdatedAt: t0}
 	err := s.Write(ctx, func(tx store.Tx) error {
 		for _, k := range []store.Key{key("k-c", "hc"), full, key("k-a", "ha")} {
@@ -230,6 +230,7 @@ func testKeys(t *testing.T, s store.Store) {
 	// Update every mutable field; revoke another key.
 	upd := got
 	upd.Name, upd.Active, upd.AllowedPaths, upd.Permissions = "B2", true, nil, []string{"x", "y"}
+	upd.Admin, upd.Staff = false, true
 	upd.ExpiresAt, upd.UpdatedAt = time.Time{}, t0.Add(time.Minute)
 	err = s.Write(ctx, func(tx store.Tx) error {
 		if err := tx.UpdateKey(ctx, upd); err != nil {

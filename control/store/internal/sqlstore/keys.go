@@ -8,8 +8,8 @@ import (
 	"github.com/portcullis/portcullis/control/store"
 )
 
-const keyColumns = `seq, id, name, prefix, sha256, active, allowed_paths, permissions, expires_at,
-	created_at, updated_at, revoked_at, last_used_at, use_count`
+const keyColumns = `seq, id, name, prefix, sha256, active, allowed_paths, permissions, is_admin, is_staff,
+	expires_at, created_at, updated_at, revoked_at, last_used_at, use_count`
 
 func scanKey(row scanner, d *Dialect) (store.Key, error) {
 	var (
@@ -19,8 +19,8 @@ func scanKey(row scanner, d *Dialect) (store.Key, error) {
 		used                              sql.NullTime
 		count                             int64
 	)
-	err := row.Scan(&k.Seq, &k.ID, &k.Name, &k.Prefix, &k.SHA256, &k.Active, &paths, &perms, &expires,
-		&created, &updated, &revoke, &used, &count)
+	err := row.Scan(&k.Seq, &k.ID, &k.Name, &k.Prefix, &k.SHA256, &k.Active, &paths, &perms, &k.Admin, &k.Staff,
+		&expires, &created, &updated, &revoke, &used, &count)
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, store.ErrNotFound
 	}
@@ -43,9 +43,10 @@ func (t *txn) InsertKey(ctx context.Context, k store.Key) error {
 		return err
 	}
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, sha256, active, allowed_paths, permissions,
-		expires_at, created_at, updated_at, revoked_at, use_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0)`,
+		is_admin, is_staff, expires_at, created_at, updated_at, revoked_at, use_count)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)`,
 		k.ID, k.Name, k.Prefix, k.SHA256, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions),
-		t.d.time(k.ExpiresAt), t.d.time(k.CreatedAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt))
+		k.Admin, k.Staff, t.d.time(k.ExpiresAt), t.d.time(k.CreatedAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt))
 	if err != nil {
 		return t.fail("insert key", err)
 	}
@@ -65,8 +66,8 @@ func (t *txn) UpdateKey(ctx context.Context, k store.Key) error {
 		return err
 	}
 	res, err := t.tx.ExecContext(ctx, `UPDATE api_keys SET name = $1, active = $2, allowed_paths = $3, permissions = $4,
-		expires_at = $5, updated_at = $6, revoked_at = $7 WHERE id = $8`,
-		k.Name, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions),
+		is_admin = $5, is_staff = $6, expires_at = $7, updated_at = $8, revoked_at = $9 WHERE id = $10`,
+		k.Name, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions), k.Admin, k.Staff,
 		t.d.time(k.ExpiresAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt), k.ID)
 	if err != nil {
 		return t.fail("update key", err)

@@ -5,6 +5,7 @@
 package scenario
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -50,8 +51,11 @@ var Policy = fmt.Sprintf(`{
     {"name": "edge", "match": {"hosts": ["edge.example.com"], "path_prefix": "/"}, "auth": {"type": "api_key"},
      "permissions": {"all": ["ops:run"]}, "ip_allow": ["127.0.0.0/8", "::1"],
      "cors": {"allowed_origins": ["https://web.example.com"]}, "security_headers": {}},
+    {"name": "hooks", "match": {"path_prefix": "/hooks/github", "methods": ["POST"]}, "auth": {"type": "webhook", "webhook": "github"},
+     "limits": {"max_body_bytes": 4096}},
     {"name": "admin", "match": {"hosts": ["admin.example.com"], "path_prefix": "/"}, "auth": {"type": "api_key"}}
   ],
+  "webhooks": [{"name": "github", "preset": "github", "secret": %q, "next_secret": %q}],
   "keys": [
     {"id": "k-full", "name": "Full Access", "sha256": %q},
     {"id": "k-builds", "name": "Builds", "sha256": %q, "allowed_paths": ["/v1/builds"], "permissions": ["builds:read"]},
@@ -60,7 +64,20 @@ var Policy = fmt.Sprintf(`{
     {"id": "k-ops", "name": "Ops", "sha256": %q, "permissions": ["ops:run", "reports:read"], "admin": true},
     {"id": "k-dev", "sha256": %q, "permissions": ["deploy:run", "ops:run"], "staff": true}
   ]
-}`, hash(KeyFull), hash(KeyBuilds), hash(KeyInactive), hash(KeyExpired), hash(KeyOps), hash(KeyDev))
+}`, WebhookSecret, WebhookNextSecret, hash(KeyFull), hash(KeyBuilds), hash(KeyInactive), hash(KeyExpired), hash(KeyOps), hash(KeyDev))
+
+// Webhook secrets of the scenario policy's github verifier. Fixtures; they protect nothing.
+const (
+	WebhookSecret     = "scenario-webhook-secret-0001"
+	WebhookNextSecret = "scenario-webhook-secret-0002"
+)
+
+// GitHubSignature is the X-Hub-Signature-256 value for body under secret.
+func GitHubSignature(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
 
 // UpstreamResponse are the response headers every leg's upstream answers with, so the
 // filter's response edits (security and CORS headers) can be observed.
@@ -132,6 +149,15 @@ func many(n int) [][2]string {
 const api = "api.example.com"
 
 func from(source string, r Request) Request { r.Source = source; return r }
+
+func post(path string, body []byte, chunks int, headers ...[2]string) Request {
+	return Request{Method: "POST", Authority: "hooks.example.com", Path: path, Headers: headers, Body: body, BodyChunks: chunks}
+}
+
+var (
+	hookBody    = []byte(`{"action":"opened","number":42,"pull_request":{"title":"Fix \u00e9t\u00e9 "}}` + strings.Repeat(" ", 300))
+	bigHookBody = []byte(strings.Repeat("x", 5000))
+)
 
 func options(authority, path string, headers ...[2]string) Request {
 	return Request{Method: "OPTIONS", Authority: authority, Path: path, Headers: headers}
@@ -296,6 +322,18 @@ var Cases = []Case{
 	{"every edge rule on one route", get("edge.example.com", "/v1/x", h("origin", webOrigin), h("x-api-key", KeyOps)),
 		Want{Upstream: [][2]string{{"x-portcullis-key-id", "k-ops"}},
 			Response: [][2]string{{"access-control-allow-origin", webOrigin}, {"x-content-type-options", "nosniff"}, {"vary", "Origin"}}}},
+	// Webhook signatures over the raw body, buffered and verified at its end.
+	{"webhook verified over a body in many chunks", post("/hooks/github", hookBody, 7, h("x-hub-signature-256", GitHubSignature(WebhookSecret, hookBody))),
+		Want{Absent: []string{"x-portcullis-key-id"}}},
+	{"webhook signed with the next secret", post("/hooks/github", hookBody, 1, h("x-hub-signature-256", GitHubSignature(WebhookNextSecret, hookBody))), Want{}},
+	{"webhook with a tampered body", post("/hooks/github", append([]byte("{\"x\":1} "), hookBody...), 3, h("x-hub-signature-256", GitHubSignature(WebhookSecret, hookBody))),
+		Want{Status: 401, Code: "signature_mismatch"}},
+	{"webhook signed with another secret", post("/hooks/github", hookBody, 2, h("x-hub-signature-256", GitHubSignature("someone-else-entirely", hookBody))),
+		Want{Status: 401, Code: "signature_mismatch"}},
+	{"webhook without a signature", post("/hooks/github", hookBody, 2), Want{Status: 401, Code: "signature_missing"}},
+	{"webhook with a malformed signature", post("/hooks/github", hookBody, 2, h("x-hub-signature-256", "sha256=not-hex")), Want{Status: 401, Code: "signature_malformed"}},
+	{"webhook body over the route's limit", post("/hooks/github", bigHookBody, 4, h("x-hub-signature-256", GitHubSignature(WebhookSecret, bigHookBody))),
+		Want{Status: 413, Code: "body_too_large"}},
 	{"underscore spoof replaced by the real identity", get(api, "/v1/builds", h("x_portcullis_key_id", "admin"), h("x-api-key", KeyBuilds)),
 		Want{Upstream: [][2]string{{"x-portcullis-key-id", "k-builds"}}, Absent: []string{"x_portcullis_key_id"}}},
 }

@@ -23,12 +23,17 @@ type httpContext struct {
 	// response are the edits to the upstream's response headers (security and CORS headers);
 	// nil on routes without them, which then pay nothing in the response callback.
 	response []engine.HeaderEdit
+	// pending is an allowed decision whose route verifies the whole body (a webhook
+	// signature): the body is buffered and judged at its end; req keeps the request headers
+	// for that. nil on every other route, which never buffers.
+	pending *engine.Decision
+	req     engine.Request
 }
 
 // panicHook lets tests inject a panic inside a callback; nil in production builds.
 var panicHook func(headers [][2]string)
 
-func (h *httpContext) OnHttpRequestHeaders(_ int, _ bool) (action types.Action) {
+func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action types.Action) {
 	defer h.recoverPanic("request headers", &action)
 	if h.engine == nil {
 		return h.reply(engine.Deny(engine.CodePolicyUnavailable)) // no policy yet: fail closed
@@ -72,6 +77,15 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, _ bool) (action types.Action) 
 		return h.reply(engine.Deny(engine.CodeInternalError))
 	}
 	h.maxBody, h.keyID, h.response = d.MaxBodyBytes, d.KeyID, d.Response
+	if d.BufferBody {
+		if endOfStream { // no body: judge the empty one now
+			if v := h.engine.DecideBody(&d, &req, nil); !v.Allow {
+				return h.reply(v)
+			}
+			return types.ActionContinue
+		}
+		h.pending, h.req = &d, req
+	}
 	return types.ActionContinue
 }
 
@@ -115,16 +129,45 @@ func (h *httpContext) OnHttpResponseHeaders(_ int, _ bool) (action types.Action)
 }
 
 // OnHttpRequestBody counts the streamed body: the declared content-length was checked with the
-// headers, but a chunked or lying client is only caught here. The filter never buffers, so each
-// call sees only the new chunk.
-func (h *httpContext) OnHttpRequestBody(bodySize int, _ bool) (action types.Action) {
+// headers, but a chunked or lying client is only caught here. On most routes the filter never
+// buffers, so each call sees only the new chunk; on a route that verifies the body it holds
+// every chunk (the host then reports the whole buffered size) and judges the body at its end,
+// so none of it reaches the upstream unverified.
+func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) (action types.Action) {
 	defer h.recoverPanic("request body", &action)
 	if h.denied {
 		return types.ActionPause
 	}
+	if h.pending != nil {
+		return h.bufferedBody(bodySize, endOfStream)
+	}
 	h.bodySeen += int64(bodySize)
 	if h.bodySeen > h.maxBody {
 		return h.reply(engine.Deny(engine.CodeBodyTooLarge))
+	}
+	return types.ActionContinue
+}
+
+func (h *httpContext) bufferedBody(bodySize int, endOfStream bool) types.Action {
+	if int64(bodySize) > h.maxBody {
+		return h.reply(engine.Deny(engine.CodeBodyTooLarge))
+	}
+	if !endOfStream {
+		return types.ActionPause // keep buffering
+	}
+	var body []byte
+	if bodySize > 0 {
+		var err error
+		if body, err = proxywasm.GetHttpRequestBody(0, bodySize); err != nil {
+			proxywasm.LogErrorf("portcullis: reading the buffered body: %v", err)
+			return h.reply(engine.Deny(engine.CodeInternalError))
+		}
+	}
+	h.req.Now = time.Now() // timestamps are judged when the whole body is in
+	d := h.engine.DecideBody(h.pending, &h.req, body)
+	h.pending = nil
+	if !d.Allow {
+		return h.reply(d)
 	}
 	return types.ActionContinue
 }

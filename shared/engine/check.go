@@ -28,6 +28,8 @@ func run(c check, f *flow) Code {
 		return c.onHeaders(f)
 	case *guardCheck:
 		return c.onHeaders(f)
+	case webhookCheck:
+		return c.onHeaders(f)
 	}
 	return CodeInternalError // a check Compile placed but run does not know: refuse
 }
@@ -56,6 +58,7 @@ type flow struct {
 	// denyResp replaces resp on a denial when they differ (CORS exposes more headers there).
 	denyResp []HeaderEdit
 
+	body   *verifier // a signature to verify over the whole body (DecideBody)
 	answer *Decision // set with codeAnswered
 	detail []byte    // a denial body that replaces the table's (reveal_missing), else nil
 }

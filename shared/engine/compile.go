@@ -63,8 +63,16 @@ func Compile(doc *policy.Document) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile policy: ip_deny: %w", err)
 	}
+	verifiers := make(map[string]*verifier, len(doc.Webhooks))
+	for i := range doc.Webhooks {
+		v, err := compileVerifier(&doc.Webhooks[i])
+		if err != nil {
+			return nil, fmt.Errorf("compile policy: %w", err)
+		}
+		verifiers[v.name] = v
+	}
 	for i := range doc.Routes {
-		if err := e.compileRoute(i, &doc.Routes[i], globalAllow, globalDeny); err != nil {
+		if err := e.compileRoute(i, &doc.Routes[i], globalAllow, globalDeny, verifiers); err != nil {
 			return nil, fmt.Errorf("compile policy: routes[%d]: %w", i, err)
 		}
 	}
@@ -74,7 +82,7 @@ func Compile(doc *policy.Document) (*Engine, error) {
 	return e, nil
 }
 
-func (e *Engine) compileRoute(i int, r *policy.Route, globalAllow, globalDeny *ipSet) error {
+func (e *Engine) compileRoute(i int, r *policy.Route, globalAllow, globalDeny *ipSet, verifiers map[string]*verifier) error {
 	cr := route{
 		name:    r.Name,
 		prefix:  r.Match.PathPrefix,
@@ -132,9 +140,16 @@ func (e *Engine) compileRoute(i int, r *policy.Route, globalAllow, globalDeny *i
 	switch r.Auth.Type {
 	case policy.AuthAPIKey:
 		cr.checks = append(cr.checks, apiKeyCheck{})
-	case policy.AuthNone:
+	case policy.AuthNone, policy.AuthWebhook:
 	default:
 		return fmt.Errorf("auth type %q is not supported", r.Auth.Type)
+	}
+	if name := r.Auth.Webhook; name != "" {
+		v := verifiers[name]
+		if v == nil {
+			return fmt.Errorf("auth.webhook names no verifier: %q", name)
+		}
+		cr.checks = append(cr.checks, webhookCheck{v})
 	}
 	if r.Admin || r.Staff || r.Permissions != nil {
 		if r.Auth.Type == policy.AuthNone {

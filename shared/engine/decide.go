@@ -85,5 +85,11 @@ func (f *flow) allow() Decision {
 	if id := f.identity; id != nil {
 		d.Identity, d.KeyID, d.Set = id, id.KeyID, id.upstream
 	}
+	if f.body != nil {
+		d.BufferBody, d.body, d.denyEdits = true, f.body, f.resp
+		if f.denyResp != nil {
+			d.denyEdits = f.denyResp
+		}
+	}
 	return d
 }

@@ -24,6 +24,10 @@ const (
 	CodeInvalidCredentials    Code = "invalid_credentials"
 	CodePathNotAllowed        Code = "path_not_allowed"
 	CodeInsufficientScope     Code = "insufficient_scope"
+	CodeSignatureMissing      Code = "signature_missing"
+	CodeSignatureMalformed    Code = "signature_malformed"
+	CodeSignatureMismatch     Code = "signature_mismatch"
+	CodeTimestampOutOfWindow  Code = "timestamp_out_of_window"
 	CodeInternalError         Code = "internal_error"
 	CodePolicyUnavailable     Code = "policy_unavailable"
 )
@@ -56,6 +60,10 @@ var denialTable = []struct {
 	{CodeInvalidCredentials, StageAuth, 401, "the API key is not valid", [][2]string{{"www-authenticate", realm + `, error="invalid_token"`}}},
 	{CodePathNotAllowed, StageGuard, 403, "this API key may not access this path", nil},
 	{CodeInsufficientScope, StageGuard, 403, "the credential lacks a permission this route requires", [][2]string{{"www-authenticate", realm + `, error="insufficient_scope"`}}},
+	{CodeSignatureMissing, StageSignature, 401, "the webhook signature is missing", nil},
+	{CodeSignatureMalformed, StageSignature, 401, "the webhook signature is malformed", nil},
+	{CodeSignatureMismatch, StageSignature, 401, "the webhook signature does not match", nil},
+	{CodeTimestampOutOfWindow, StageSignature, 401, "the webhook timestamp is outside the accepted window", nil},
 	{CodeInternalError, StageFilter, 500, "the request could not be checked", nil},
 	{CodePolicyUnavailable, StageFilter, 503, "no policy has been loaded yet", [][2]string{{"retry-after", "1"}}},
 }

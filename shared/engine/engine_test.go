@@ -37,11 +37,16 @@ func run(e *engine.Engine, c *scenario.Case, now time.Time) scenario.Outcome {
 	}
 	if d.Allow {
 		total := int64(0)
+		var body []byte
 		for _, chunk := range c.Req.Chunks() {
 			if total += int64(len(chunk)); total > d.MaxBodyBytes {
 				d = engine.Deny(engine.CodeBodyTooLarge)
 				break
 			}
+			body = append(body, chunk...)
+		}
+		if d.Allow && d.BufferBody {
+			d = e.DecideBody(&d, req, body)
 		}
 	}
 	if !d.Allow {

@@ -45,6 +45,13 @@ type Decision struct {
 	// MaxBodyBytes is the body limit the caller enforces on the streamed body of an allowed
 	// request.
 	MaxBodyBytes int64
+	// BufferBody asks the host to hold the whole request body (up to MaxBodyBytes) and call
+	// Engine.DecideBody at the end of the stream, before the body reaches the upstream: the
+	// route verifies a signature over the exact bytes. Routes without a body check never
+	// buffer.
+	BufferBody bool
+	body       *verifier
+	denyEdits  []HeaderEdit // response headers for a denial decided on the body
 	// Stage is the pipeline stage that decided (for logs and dry-run explanations).
 	Stage Stage
 }

@@ -24,8 +24,8 @@ func readPermissionGuard(r *strictjson.Reader, path string) *PermissionGuard {
 // what the operator meant.
 func checkGuards(d *strictjson.Decoder, r *Route, path string) {
 	guarded := r.Admin || r.Staff || r.Permissions != nil
-	if guarded && r.Auth.Type == AuthNone {
-		d.FieldErrorf(path, "auth", `a route with permissions, admin or staff guards must authenticate (not "none")`)
+	if guarded && (r.Auth.Type == AuthNone || r.Auth.Type == AuthWebhook) {
+		d.FieldErrorf(path, "auth", `a route with permissions, admin or staff guards must authenticate a caller (api_key)`)
 	}
 	g := r.Permissions
 	if g == nil {

@@ -74,6 +74,8 @@ func readDocument(r *strictjson.Reader, path string) *Document {
 			readList(r, path, k, MaxRoutes, "routes", &doc.Routes, readRoute)
 		case "keys":
 			readList(r, path, k, MaxKeys, "keys", &doc.Keys, readKey)
+		case "webhooks":
+			readList(r, path, k, MaxWebhooks, "webhooks", &doc.Webhooks, readWebhook)
 		default:
 			r.Unknown(path, k)
 		}
@@ -164,12 +166,14 @@ func readAuth(r *strictjson.Reader, path string, a *Auth) {
 		switch k {
 		case "type":
 			a.Type = AuthType(r.String(path, k))
+		case "webhook":
+			a.Webhook = r.String(path, k)
 		default:
 			r.Unknown(path, k)
 		}
 	}
 	if isObject && a.Type == "" {
-		r.FieldErrorf(path, "type", `required: "api_key" or "none"`)
+		r.FieldErrorf(path, "type", `required: "api_key", "webhook" or "none"`)
 	}
 }
 

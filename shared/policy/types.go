@@ -27,8 +27,9 @@ type AuthType string
 
 // The authentication types. JWT and webhook signatures extend this list.
 const (
-	AuthAPIKey AuthType = "api_key"
-	AuthNone   AuthType = "none"
+	AuthAPIKey  AuthType = "api_key"
+	AuthNone    AuthType = "none"
+	AuthWebhook AuthType = "webhook" // a webhook signature only
 )
 
 // Document is a complete, validated policy.
@@ -48,6 +49,8 @@ type Document struct {
 	// Routes are tried in order; the first match wins.
 	Routes []Route `json:"routes,omitempty"`
 	Keys   []Key   `json:"keys,omitempty"`
+	// Webhooks are the signature verifiers routes bind by name.
+	Webhooks []Webhook `json:"webhooks,omitempty"`
 }
 
 // Route is one protected part of the upstream's URL space.
@@ -145,6 +148,9 @@ type Match struct {
 // Auth says how a route authenticates.
 type Auth struct {
 	Type AuthType `json:"type"`
+	// Webhook names a verifier whose signature the request body must carry: required with type
+	// "webhook", and allowed beside "api_key" (both must pass).
+	Webhook string `json:"webhook,omitempty"`
 }
 
 // Limits bound the size of a request. Parse fills in defaults for the fields left out.

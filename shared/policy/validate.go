@@ -27,10 +27,11 @@ func validateDocument(d *strictjson.Decoder, doc *Document, path string) {
 		}
 		checkMatch(d, &r.Match, strictjson.Join(rp, "match"))
 		switch r.Auth.Type {
-		case AuthAPIKey, AuthNone:
+		case AuthAPIKey, AuthNone, AuthWebhook:
 		default:
-			d.FieldErrorf(strictjson.Join(rp, "auth"), "type", `must be "api_key" or "none", not %q`, r.Auth.Type)
+			d.FieldErrorf(strictjson.Join(rp, "auth"), "type", `must be "api_key", "webhook" or "none", not %q`, r.Auth.Type)
 		}
+		checkRouteWebhook(d, r, doc.Webhooks, strictjson.Join(rp, "auth"))
 		checkLimits(d, &r.Limits, strictjson.Join(rp, "limits"))
 		checkGuards(d, r, rp)
 		checkIPList(d, r.IPAllow, strictjson.Join(rp, "ip_allow"))
@@ -45,6 +46,7 @@ func validateDocument(d *strictjson.Decoder, doc *Document, path string) {
 	checkIPList(d, doc.IPAllow, strictjson.Join(path, "ip_allow"))
 	checkIPList(d, doc.IPDeny, strictjson.Join(path, "ip_deny"))
 	checkKeys(d, doc.Keys, strictjson.Join(path, "keys"))
+	checkWebhooks(d, doc.Webhooks, strictjson.Join(path, "webhooks"))
 }
 
 func checkMatch(d *strictjson.Decoder, m *Match, path string) {

@@ -76,6 +76,16 @@ func (e *encoder) document(d *policy.Document) {
 		}
 		e.raw(`]`)
 	}
+	if len(d.Webhooks) > 0 {
+		e.raw(`,"webhooks":[`)
+		for i := range d.Webhooks {
+			if i > 0 {
+				e.raw(`,`)
+			}
+			e.webhook(&d.Webhooks[i])
+		}
+		e.raw(`]`)
+	}
 	if len(d.Keys) > 0 {
 		e.raw(`,"keys":[`)
 		for i := range d.Keys {
@@ -106,6 +116,10 @@ func (e *encoder) route(r *policy.Route) {
 	}
 	e.raw(`},"auth":{"type":`)
 	e.str(string(r.Auth.Type))
+	if r.Auth.Webhook != "" {
+		e.raw(`,"webhook":`)
+		e.str(r.Auth.Webhook)
+	}
 	e.raw(`}`)
 	if r.HideCredentials {
 		e.raw(`,"hide_credentials":true`)
@@ -151,6 +165,28 @@ func (e *encoder) optStrs(name string, list []string) {
 		e.raw(`,"` + name + `":`)
 		e.strs(list)
 	}
+}
+
+func (e *encoder) webhook(w *policy.Webhook) {
+	e.raw(`{"name":`)
+	e.str(w.Name)
+	e.raw(`,"preset":`)
+	e.str(w.Preset)
+	e.raw(`,"secret":`)
+	e.str(w.Secret)
+	if w.NextSecret != "" {
+		e.raw(`,"next_secret":`)
+		e.str(w.NextSecret)
+	}
+	if w.ToleranceSeconds > 0 {
+		e.raw(`,"tolerance_seconds":`)
+		e.buf = strconv.AppendInt(e.buf, int64(w.ToleranceSeconds), 10)
+	}
+	if w.URL != "" {
+		e.raw(`,"url":`)
+		e.str(w.URL)
+	}
+	e.raw(`}`)
 }
 
 func (e *encoder) limits(l *policy.Limits) {

@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"hash"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis/shared/policy"
+)
+
+// verifier is a compiled webhook signature verifier: the preset's scheme with the current and
+// the next secret, so deliveries signed with either pass during a rotation.
+type verifier struct {
+	name      string
+	scheme    *scheme
+	secrets   [][]byte
+	tolerance time.Duration
+}
+
+// scheme is one provider's signing scheme.
+type scheme struct {
+	// sigHeaders are the header names that carry the signature, the first present one used
+	// (standard-webhooks also answers to svix-*).
+	sigHeaders []string
+	// headerOnly schemes are decided on the headers (a shared token); the others need the body.
+	headerOnly bool
+	// verify checks the signature over the whole body (nil for headerOnly schemes).
+	verify func(v *verifier, sig string, headers [][2]string, body []byte, now time.Time) Code
+}
+
+func compileVerifier(w *policy.Webhook) (*verifier, error) {
+	s := schemes[w.Preset]
+	if s == nil {
+		return nil, fmt.Errorf("webhook %q: preset %q is not supported", w.Name, w.Preset)
+	}
+	v := &verifier{name: w.Name, scheme: s}
+	tol := w.ToleranceSeconds
+	if tol == 0 {
+		tol = policy.WebhookPresets[w.Preset]
+	}
+	v.tolerance = time.Duration(tol) * time.Second
+	for _, sec := range []string{w.Secret, w.NextSecret} {
+		if sec == "" {
+			continue
+		}
+		key := []byte(sec)
+		if w.Preset == "standard-webhooks" {
+			b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sec, "whsec_"))
+			if err != nil {
+				return nil, fmt.Errorf("webhook %q: a secret is not whsec_ base64", w.Name)
+			}
+			key = b
+		}
+		v.secrets = append(v.secrets, key)
+	}
+	return v, nil
+}
+
+// webhookCheck binds a verifier to a route. On the headers it refuses a delivery without a
+// signature at once (no need to buffer its body); the signature itself is checked over the
+// whole body by DecideBody, which the host calls at the end of the buffered body.
+type webhookCheck struct{ v *verifier }
+
+func (c webhookCheck) onHeaders(f *flow) Code {
+	sig, n := c.v.signature(f.r.Headers)
+	switch {
+	case n == 0:
+		return CodeSignatureMissing
+	case n > 1:
+		return CodeSignatureMalformed // one signature header; a list goes inside it
+	case c.v.scheme.headerOnly:
+		return c.v.verifyToken(sig)
+	}
+	f.body = c.v
+	return ""
+}
+
+// signature returns the first present signature header's value and how often it appears.
+func (v *verifier) signature(headers [][2]string) (string, int) {
+	for _, name := range v.scheme.sigHeaders {
+		val, n := "", 0
+		for _, h := range headers {
+			if equalFold(h[0], name) {
+				val, n = h[1], n+1
+			}
+		}
+		if n > 0 {
+			return val, n
+		}
+	}
+	return "", 0
+}
+
+// verifyToken compares a shared token in constant time with every secret.
+func (v *verifier) verifyToken(tok string) Code {
+	ok := 0
+	for _, s := range v.secrets {
+		ok |= subtle.ConstantTimeCompare([]byte(tok), s)
+	}
+	if ok != 1 {
+		return CodeSignatureMismatch
+	}
+	return ""
+}
+
+// DecideBody finishes a decision whose route verifies the request body (d.BufferBody): the
+// host calls it once, at the end of the stream, with every byte received, before any of the
+// body reaches the upstream. It returns d unchanged when the signature holds, else the denial.
+func (e *Engine) DecideBody(d *Decision, r *Request, body []byte) Decision {
+	v := d.body
+	if !d.BufferBody || v == nil {
+		return *d
+	}
+	sig, n := v.signature(r.Headers)
+	code := Code("")
+	switch {
+	case n != 1:
+		code = CodeSignatureMissing
+	default:
+		code = v.scheme.verify(v, sig, r.Headers, body, r.Now)
+	}
+	if code == "" {
+		return *d
+	}
+	deny := Deny(code)
+	deny.Route = d.Route
+	if len(d.denyEdits) > 0 {
+		deny.Headers = ApplyResponseEdits(deny.Headers, d.denyEdits)
+	}
+	return deny
+}
+
+// macMatches reports whether any secret's HMAC over the parts equals one of the candidate
+// signatures, each compared in constant time (hmac.Equal).
+func (v *verifier) macMatches(newHash func() hash.Hash, candidates [][]byte, parts ...[]byte) bool {
+	ok := false
+	for _, s := range v.secrets {
+		m := hmac.New(newHash, s)
+		for _, p := range parts {
+			m.Write(p)
+		}
+		sum := m.Sum(nil)
+		for _, c := range candidates {
+			if hmac.Equal(sum, c) {
+				ok = true
+			}
+		}
+	}
+	return ok
+}
+
+// checkTimestamp reads a Unix-seconds timestamp and checks it is within the tolerance of now,
+// in both directions.
+func (v *verifier) checkTimestamp(ts string, now time.Time) Code {
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || !allDigits(ts) {
+		return CodeSignatureMalformed
+	}
+	d := now.Sub(time.Unix(sec, 0))
+	if d > v.tolerance || d < -v.tolerance {
+		return CodeTimestampOutOfWindow
+	}
+	return ""
+}
+
+// headerValue returns the single value of a header, or ok false when absent or repeated.
+func headerValue(headers [][2]string, name string) (string, bool) {
+	val, n := "", 0
+	for _, h := range headers {
+		if equalFold(h[0], name) {
+			val, n = h[1], n+1
+		}
+	}
+	return val, n == 1
+}
+
+// The hash constructor every HMAC scheme here uses.
+var sha256New = sha256.New

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/portcullis/portcullis/shared/engine"
 	"github.com/portcullis/portcullis/shared/strictjson"
@@ -61,7 +63,14 @@ func (s *server) evaluate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Now = s.cfg.Clock.Now()
-	d := cur.Engine.Decide(req)
+	if !req.at.IsZero() {
+		req.Now = req.at
+	}
+	d := cur.Engine.Decide(&req.Request)
+	if d.Allow && d.BufferBody {
+		// The route verifies the body: judge the described one (empty when none was given).
+		d = cur.Engine.DecideBody(&d, &req.Request, req.body)
+	}
 	out := evaluation{SnapshotVersion: cur.Version, Allow: d.Allow, Local: d.Local, Route: d.Route, KeyID: d.KeyID, Check: d.Stage.String()}
 	if d.Allow {
 		out.MaxBodyBytes, out.RemoveHeaders, out.SetHeaders = d.MaxBodyBytes, d.Remove, d.Set
@@ -77,13 +86,15 @@ func (s *server) evaluate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// decodeEvaluate reads {"method", "host", "path", "headers", "client_address", "origin"}; a
-// header's value is a string or, for a repeated header, an array of strings. "origin" is a
-// shorthand for an Origin header; "client_address" is the connection's source address.
-func decodeEvaluate(body []byte) (*engine.Request, error) {
+// decodeEvaluate reads {"method", "host", "path", "headers", "client_address", "origin", "body"
+// or "body_base64", "at"}; a header's value is a string or, for a repeated header, an array of
+// strings. "origin" is a shorthand for an Origin header; "client_address" is the connection's
+// source address; "at" (RFC 3339) is the time to evaluate at, default now.
+func decodeEvaluate(body []byte) (*evalRequest, error) {
 	var (
 		r   = strictjson.NewReader(body)
-		req engine.Request
+		out evalRequest
+		req = &out.Request
 	)
 	isObject := r.Peek() == strictjson.Object
 	for k := range r.Object("") {
@@ -96,6 +107,16 @@ func decodeEvaluate(body []byte) (*engine.Request, error) {
 			req.Path = r.String("", k)
 		case "client_address":
 			req.Source = r.String("", k)
+		case "body":
+			out.body = []byte(r.String("", k))
+		case "body_base64":
+			b, err := base64.StdEncoding.DecodeString(r.String("", k))
+			if err != nil {
+				r.Errorf(k, "must be standard base64")
+			}
+			out.body = b
+		case "at":
+			out.at = r.Time("", k)
 		case "origin":
 			req.Headers = append(req.Headers, [2]string{"origin", r.String("", k)})
 		case "headers":
@@ -124,5 +145,13 @@ func decodeEvaluate(body []byte) (*engine.Request, error) {
 	if err := r.Finish(); err != nil {
 		return nil, err
 	}
-	return &req, nil
+	return &out, nil
+}
+
+// evalRequest is a described request: the engine's view of it, and the raw body and the time
+// to evaluate at, so an operator can replay a failed webhook delivery, even an old one.
+type evalRequest struct {
+	engine.Request
+	body []byte
+	at   time.Time
 }

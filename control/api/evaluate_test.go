@@ -87,7 +87,8 @@ func TestEvaluateErrors(t *testing.T) {
 	}{
 		{"no method", `{"path":"/"}`, 422, "invalid_request", []string{"method"}},
 		{"no path", `{"method":"GET"}`, 422, "invalid_request", []string{"path"}},
-		{"unknown field", `{"method":"GET","path":"/","body":"x"}`, 422, "invalid_request", []string{"body"}},
+		{"unknown field", `{"method":"GET","path":"/","payload":"x"}`, 422, "invalid_request", []string{"payload"}},
+		{"body and time of the wrong types", `{"method":"GET","path":"/","body":1,"at":"yesterday"}`, 422, "invalid_request", []string{"body", "at"}},
 		{"header value not a string", `{"method":"GET","path":"/","headers":{"a":1,"b":["x",2]}}`, 422, "invalid_request", []string{"headers.a", "headers.b[1]"}},
 		{"headers not an object", `{"method":"GET","path":"/","headers":[]}`, 422, "invalid_request", []string{"headers"}},
 		{"address and origin not strings", `{"method":"GET","path":"/","client_address":5,"origin":["https://a.example"]}`, 422, "invalid_request", []string{"client_address", "origin"}},

@@ -1,0 +1,61 @@
+package api_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// An operator pastes a failed delivery — even an old one — and sees which check refused it.
+func TestEvaluateWebhookDelivery(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend, envOptions{})
+		const secret = "evaluate-webhook-secret-01"
+		r := e.do("PUT", "/v1/policy", adminToken, `{"version":1,
+			"webhooks":[{"name":"w","preset":"generic","secret":"`+secret+`"}],
+			"routes":[{"name":"hooks","match":{"path_prefix":"/hooks"},"auth":{"type":"webhook","webhook":"w"}}]}`, "If-Match", "*")
+		expect(t, r, http.StatusOK, "")
+		e.waitVersion(versionHeader(t, r))
+
+		sent := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		ts := strconv.FormatInt(sent.Unix(), 10)
+		body := `{"event":"paid","id":7}`
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write([]byte(ts + "." + body))
+		sig := hex.EncodeToString(m.Sum(nil))
+		delivery := func(extra map[string]any) map[string]any {
+			req := map[string]any{"method": "POST", "path": "/hooks/in",
+				"headers": map[string]any{"x-webhook-signature": sig, "x-webhook-timestamp": ts}}
+			for k, v := range extra {
+				req[k] = v
+			}
+			return req
+		}
+		for _, tc := range []struct {
+			name  string
+			extra map[string]any
+			allow bool
+			code  string
+		}{
+			{"at the time it was sent", map[string]any{"body": body, "at": sent.Add(time.Minute).Format(time.RFC3339)}, true, ""},
+			{"as base64", map[string]any{"body_base64": base64.StdEncoding.EncodeToString([]byte(body)), "at": sent.Format(time.RFC3339)}, true, ""},
+			{"now: too old", map[string]any{"body": body}, false, "timestamp_out_of_window"},
+			{"re-serialized body", map[string]any{"body": `{"event": "paid", "id": 7}`, "at": sent.Format(time.RFC3339)}, false, "signature_mismatch"},
+			{"no body given", map[string]any{"at": sent.Format(time.RFC3339)}, false, "signature_mismatch"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got := expect(t, e.do("POST", "/v1/evaluate", e.readOnly, delivery(tc.extra)), http.StatusOK, "")
+				if got["allow"] != tc.allow || (!tc.allow && (got["code"] != tc.code || got["check"] != "signature")) {
+					t.Fatalf("evaluation %v, want allow=%v code=%q at the signature check", got, tc.allow, tc.code)
+				}
+			})
+		}
+		r = e.do("POST", "/v1/evaluate", e.readOnly, delivery(map[string]any{"body_base64": "%%%"}))
+		expect(t, r, http.StatusUnprocessableEntity, "") // names the field, like every invalid field
+	})
+}

@@ -1,0 +1,94 @@
+package v8host_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/e2e/scenario"
+	"github.com/portcullis/portcullis/e2e/v8host"
+	"github.com/portcullis/portcullis/e2e/wasmhost"
+)
+
+// upstreamReply is what the upstream answers to every request the filter lets through, in two
+// chunks, so the response callbacks run on both hosts too.
+var (
+	upstreamReply = [][2]string{{":status", "200"}, {"content-type", "text/plain"}, {"content-length", "2"}}
+	upstreamBody  = [][]byte{[]byte("o"), []byte("k")}
+)
+
+// TestScenarios runs the shared scenario table through the compiled filter on V8 (Node.js),
+// the engine Envoy runs Wasm on: every case must meet the table's expectations AND produce
+// exactly what the wazero host produces for it — the request the upstream gets (headers in
+// order, body), the response the client gets, the local reply (status, headers, body, details),
+// resets — and the metrics must agree at the end. The table is serialized case by case, so a new
+// case runs here with no change to the JavaScript host.
+func TestScenarios(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	exchanges := make([]v8host.Exchange, len(scenario.Cases))
+	for i, c := range scenario.Cases {
+		exchanges[i] = v8host.Exchange{
+			Name:    c.Name,
+			Request: c.Req.HeaderPairs(), RequestBody: c.Req.Chunks(),
+			Response: upstreamReply, ResponseBody: upstreamBody,
+		}
+	}
+	v8 := runV8(t, v8host.Config{Module: modulePath(t, "portcullis.wasm"), PluginConfig: scenario.PluginConfig, Clock: now}, exchanges)
+	wz := newWazero(t, "portcullis.wasm", wasmhost.Options{PluginConfig: scenario.PluginConfig, Clock: wasmhost.NewFakeClock(now)})
+	// Every case runs on both hosts before any comparison, so a filtered run (-run) still gives
+	// both hosts the same history.
+	want := runWazero(wz, exchanges)
+
+	for i := range scenario.Cases {
+		c := &scenario.Cases[i]
+		got := v8.Outcomes[i]
+		t.Run(c.Name, func(t *testing.T) {
+			var problems []string
+			for _, p := range c.Check(asScenario(got)) {
+				problems = append(problems, "on V8: "+p)
+			}
+			if d := diff(got, want[i]); d != "" {
+				problems = append(problems, "V8 and wazero disagree:\n"+d)
+			}
+			if len(problems) > 0 {
+				t.Fatalf("%s\nV8 log: %s", strings.Join(problems, "\n"), strings.Join(got.Logs, " | "))
+			}
+		})
+	}
+	t.Run("metrics", func(t *testing.T) {
+		if d := diffMetrics(v8.Metrics, wz.Metrics()); d != "" {
+			t.Fatalf("metrics differ:\n%s", d)
+		}
+	})
+	if v8.VMFailed != "" {
+		t.Errorf("the V8 VM failed: %s", v8.VMFailed)
+	}
+}
+
+// asScenario is what the scenario table checks: the local reply, or the headers the upstream got.
+func asScenario(o v8host.Outcome) scenario.Outcome {
+	if l := o.Local; l != nil {
+		return scenario.Outcome{Status: l.Status, Body: l.Body, Headers: l.Headers}
+	}
+	var upstream [][2]string
+	for _, kv := range o.Request.Headers {
+		if !strings.HasPrefix(kv[0], ":") {
+			upstream = append(upstream, kv)
+		}
+	}
+	return scenario.Outcome{Upstream: upstream}
+}
+
+// TestRejectedConfiguration: the plugin configuration reaches the filter in proxy_on_configure,
+// and a filter that rejects it does not start on V8 either.
+func TestRejectedConfiguration(t *testing.T) {
+	node, err := v8host.FindNode()
+	if err != nil {
+		t.Fatalf("the V8 leg cannot run: %v", err)
+	}
+	_, err = v8host.Run(t.Context(), v8host.Config{Node: node, Module: modulePath(t, "portcullis.wasm"), PluginConfig: []byte(`{}`)}, nil)
+	if err == nil || !strings.Contains(err.Error(), "rejected the plugin configuration") {
+		t.Fatalf("err = %v, want the plugin configuration rejected", err)
+	}
+}

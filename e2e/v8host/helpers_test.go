@@ -28,23 +28,38 @@ func modulePath(tb testing.TB, name string) string {
 	return path
 }
 
-// runV8 runs the exchanges on V8; no Node.js fails the test, saying how to install it.
-func runV8(tb testing.TB, cfg v8host.Config, exchanges []v8host.Exchange) *v8host.Result {
+// startV8 starts running the exchanges on V8 in the background, so that node and the wazero
+// host's compilation overlap, and returns the wait for the result. No Node.js fails the test,
+// saying how to install it.
+func startV8(tb testing.TB, cfg v8host.Config, exchanges []v8host.Exchange) (wait func() *v8host.Result) {
 	tb.Helper()
 	node, err := v8host.FindNode()
 	if err != nil {
 		tb.Fatalf("the V8 leg cannot run: %v", err)
 	}
 	cfg.Node = node
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	start := time.Now()
-	r, err := v8host.Run(ctx, cfg, exchanges)
-	if err != nil {
-		tb.Fatalf("running %s on V8: %v", cfg.Module, err)
+	type result struct {
+		r       *v8host.Result
+		err     error
+		elapsed time.Duration
 	}
-	tb.Logf("V8 %s ran %d exchanges in %v (node included)", r.V8, len(r.Outcomes), time.Since(start).Round(time.Millisecond))
-	return r
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		start := time.Now()
+		r, err := v8host.Run(ctx, cfg, exchanges)
+		done <- result{r, err, time.Since(start)}
+	}()
+	return func() *v8host.Result {
+		tb.Helper()
+		res := <-done
+		if res.err != nil {
+			tb.Fatalf("running %s on V8 (%s): %v", cfg.Module, cfg.Compiler, res.err)
+		}
+		tb.Logf("V8 %s (%s) ran %d exchanges in %v, node included", res.r.V8, cfg.Compiler, len(res.r.Outcomes), res.elapsed.Round(time.Millisecond))
+		return res.r
+	}
 }
 
 // newWazero starts the wazero host on one VM, so that shared data, metrics and everything else

@@ -1,6 +1,8 @@
 package v8host_test
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,11 @@ func probe(action string, extra ...[2]string) [][2]string {
 	}
 	return append(h, extra...)
 }
+
+// probeBufferLimit is small so that the overflow cases need little data; big is over half of it.
+const probeBufferLimit = 64 << 10
+
+var big = bytes.Repeat([]byte("b"), probeBufferLimit/2+1)
 
 var chunks = func(parts ...string) [][]byte {
 	out := make([][]byte, len(parts))
@@ -52,6 +59,9 @@ var probeExchanges = []v8host.Exchange{
 	{Name: "http_call to an unknown cluster", Request: probe("call", [2]string{"x-probe-cluster", "nowhere"})},
 	{Name: "logs", Request: probe("log")},
 	{Name: "clock", Request: probe("now")},
+	{Name: "request body over the buffer limit", Request: probe("buffer"), RequestBody: [][]byte{big, big}},
+	{Name: "held response over the buffer limit", Request: probe("resphold"), Response: upstreamReply, ResponseBody: [][]byte{big, big}},
+	{Name: "buffered response over the limit after its headers", Request: probe("respbuffer"), Response: upstreamReply, ResponseBody: [][]byte{big, big}},
 	{Name: "trap", Request: probe("panic")},
 	{Name: "after the trap", Request: probe(""), Response: upstreamReply},
 }
@@ -62,16 +72,22 @@ var probeExchanges = []v8host.Exchange{
 func TestHostProbe(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
-	cfg := v8host.Config{Module: modulePath(t, "hostprobe.wasm"), PluginName: "probe-plugin", RootID: "probe-root", VMID: "probe-vm", Clock: now}
-	v8 := runV8(t, cfg, probeExchanges)
-	wz := newWazero(t, "hostprobe.wasm", wasmhost.Options{PluginName: cfg.PluginName, RootID: cfg.RootID, VMID: cfg.VMID, Clock: wasmhost.NewFakeClock(now)})
+	cfg := v8host.Config{Module: modulePath(t, "hostprobe.wasm"), PluginName: "probe-plugin", RootID: "probe-root", VMID: "probe-vm", Clock: now,
+		BufferLimit: probeBufferLimit}
+	wait := startV8(t, cfg, probeExchanges)
+	wz := newWazero(t, "hostprobe.wasm", wasmhost.Options{PluginName: cfg.PluginName, RootID: cfg.RootID, VMID: cfg.VMID,
+		Clock: wasmhost.NewFakeClock(now), BufferLimit: probeBufferLimit})
 	want := runWazero(wz, probeExchanges)
+	v8 := wait()
 
 	for i, ex := range probeExchanges {
 		got := v8.Outcomes[i]
 		t.Run(ex.Name, func(t *testing.T) {
 			if d := diff(got, want[i]); d != "" {
 				t.Fatalf("V8 and wazero disagree:\n%s\nV8 log: %s", d, strings.Join(got.Logs, " | "))
+			}
+			if e, ok := probeEnds[ex.Name]; ok && end(got) != e {
+				t.Fatalf("the exchange ended with %q, want %q", end(got), e)
 			}
 		})
 	}
@@ -84,8 +100,24 @@ func TestHostProbe(t *testing.T) {
 	if v8.VMFailed == "" || !wz.VMs()[0].Failed {
 		t.Errorf("the probe's panic must fail the VM on both hosts: V8 %q, wazero failed %v", v8.VMFailed, wz.VMs()[0].Failed)
 	}
-	last := v8.Outcomes[len(v8.Outcomes)-1]
-	if last.Local == nil || last.Local.Status != 503 || last.Local.Details != "wasm_fail_stream" {
-		t.Errorf("after the trap V8 answered %+v, want 503 wasm_fail_stream", last.Local)
+}
+
+// probeEnds are the endings the host produces itself (Envoy's, not the filter's), which the
+// comparison alone would let pass if neither host produced them.
+var probeEnds = map[string]string{
+	"request body over the buffer limit":                 "413 request_payload_too_large",
+	"held response over the buffer limit":                "500 response_payload_too_large",
+	"buffered response over the limit after its headers": "reset: response body above the buffer limit after the response started",
+	"trap":           "503 wasm_fail_stream",
+	"after the trap": "503 wasm_fail_stream",
+}
+
+func end(o v8host.Outcome) string {
+	switch {
+	case o.Local != nil:
+		return fmt.Sprintf("%d %s", o.Local.Status, o.Local.Details)
+	case o.Reset != "":
+		return "reset: " + o.Reset
 	}
+	return "through"
 }

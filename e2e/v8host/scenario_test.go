@@ -18,11 +18,12 @@ var (
 )
 
 // TestScenarios runs the shared scenario table through the compiled filter on V8 (Node.js),
-// the engine Envoy runs Wasm on: every case must meet the table's expectations AND produce
-// exactly what the wazero host produces for it — the request the upstream gets (headers in
-// order, body), the response the client gets, the local reply (status, headers, body, details),
-// resets — and the metrics must agree at the end. The table is serialized case by case, so a new
-// case runs here with no change to the JavaScript host.
+// the engine Envoy runs Wasm on, once with each of V8's two Wasm compilers: every case must
+// meet the table's expectations AND produce exactly what the wazero host produces for it — the
+// request the upstream gets (headers in order, body), the response the client gets, the local
+// reply (status, headers, body, details), resets — and the metrics must agree at the end. The
+// table is serialized case by case, so a new case runs here with no change to the JavaScript
+// host.
 func TestScenarios(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
@@ -34,35 +35,46 @@ func TestScenarios(t *testing.T) {
 			Response: upstreamReply, ResponseBody: upstreamBody,
 		}
 	}
-	v8 := runV8(t, v8host.Config{Module: modulePath(t, "portcullis.wasm"), PluginConfig: scenario.PluginConfig, Clock: now}, exchanges)
+	compilers := []v8host.Compiler{v8host.Liftoff, v8host.TurboFan}
+	waits := make([]func() *v8host.Result, len(compilers))
+	for i, c := range compilers {
+		cfg := v8host.Config{Module: modulePath(t, "portcullis.wasm"), PluginConfig: scenario.PluginConfig, Clock: now, Compiler: c}
+		waits[i] = startV8(t, cfg, exchanges)
+	}
 	wz := newWazero(t, "portcullis.wasm", wasmhost.Options{PluginConfig: scenario.PluginConfig, Clock: wasmhost.NewFakeClock(now)})
 	// Every case runs on both hosts before any comparison, so a filtered run (-run) still gives
 	// both hosts the same history.
 	want := runWazero(wz, exchanges)
+	wzMetrics := wz.Metrics()
 
-	for i := range scenario.Cases {
-		c := &scenario.Cases[i]
-		got := v8.Outcomes[i]
-		t.Run(c.Name, func(t *testing.T) {
-			var problems []string
-			for _, p := range c.Check(asScenario(got)) {
-				problems = append(problems, "on V8: "+p)
+	for i, c := range compilers {
+		v8 := waits[i]()
+		t.Run(c.String(), func(t *testing.T) {
+			for i := range scenario.Cases {
+				sc := &scenario.Cases[i]
+				got := v8.Outcomes[i]
+				t.Run(sc.Name, func(t *testing.T) {
+					var problems []string
+					for _, p := range sc.Check(asScenario(got)) {
+						problems = append(problems, "on V8: "+p)
+					}
+					if d := diff(got, want[i]); d != "" {
+						problems = append(problems, "V8 and wazero disagree:\n"+d)
+					}
+					if len(problems) > 0 {
+						t.Fatalf("%s\nV8 log: %s", strings.Join(problems, "\n"), strings.Join(got.Logs, " | "))
+					}
+				})
 			}
-			if d := diff(got, want[i]); d != "" {
-				problems = append(problems, "V8 and wazero disagree:\n"+d)
-			}
-			if len(problems) > 0 {
-				t.Fatalf("%s\nV8 log: %s", strings.Join(problems, "\n"), strings.Join(got.Logs, " | "))
+			t.Run("metrics", func(t *testing.T) {
+				if d := diffMetrics(v8.Metrics, wzMetrics); d != "" {
+					t.Fatalf("metrics differ:\n%s", d)
+				}
+			})
+			if v8.VMFailed != "" {
+				t.Errorf("the V8 VM failed: %s", v8.VMFailed)
 			}
 		})
-	}
-	t.Run("metrics", func(t *testing.T) {
-		if d := diffMetrics(v8.Metrics, wz.Metrics()); d != "" {
-			t.Fatalf("metrics differ:\n%s", d)
-		}
-	})
-	if v8.VMFailed != "" {
-		t.Errorf("the V8 VM failed: %s", v8.VMFailed)
 	}
 }
 

@@ -35,6 +35,44 @@ type Config struct {
 	Clock time.Time
 	// BufferLimit bounds the body held for the filter per stream side; 0 means 1 MiB.
 	BufferLimit int
+	// Compiler picks V8's Wasm compiler; the zero value is V8's default tiering.
+	Compiler Compiler
+}
+
+// Compiler is which of V8's two Wasm compilers runs the module. By default V8 compiles every
+// function with its baseline compiler (Liftoff) and recompiles the hot ones with its optimizing
+// compiler (TurboFan), so a short test runs almost only Liftoff code while a busy Envoy runs
+// mostly TurboFan code. Forcing one compiler for a whole run tests each on every function the
+// run reaches.
+type Compiler int
+
+const (
+	// Tiered is V8's default: Liftoff first, TurboFan for hot functions.
+	Tiered Compiler = iota
+	// Liftoff compiles every function with the baseline compiler only (--liftoff-only).
+	Liftoff
+	// TurboFan compiles every function with the optimizing compiler (--no-liftoff).
+	TurboFan
+)
+
+func (c Compiler) String() string {
+	switch c {
+	case Liftoff:
+		return "liftoff"
+	case TurboFan:
+		return "turbofan"
+	}
+	return "tiered"
+}
+
+func (c Compiler) flags() []string {
+	switch c {
+	case Liftoff:
+		return []string{"--liftoff-only"}
+	case TurboFan:
+		return []string{"--no-liftoff"}
+	}
+	return nil
 }
 
 // StreamInfo is the connection a stream arrived on, for the source.*, destination.*,
@@ -154,7 +192,7 @@ func Run(ctx context.Context, cfg Config, exchanges []Exchange) (*Result, error)
 		return nil, fmt.Errorf("v8 host scripts: %w", err)
 	}
 
-	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "host.mjs"))
+	cmd := exec.CommandContext(ctx, node, append(cfg.Compiler.flags(), filepath.Join(dir, "host.mjs"))...)
 	cmd.Stdin = bytes.NewReader(input)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

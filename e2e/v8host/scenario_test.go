@@ -10,12 +10,26 @@ import (
 	"github.com/portcullis/portcullis/e2e/wasmhost"
 )
 
-// upstreamReply is what the upstream answers to every request the filter lets through, in two
-// chunks, so the response callbacks run on both hosts too.
+// upstreamReply is what the upstream answers to every request the filter lets through: the
+// table's upstream response headers and a body in two chunks, so the response callbacks run on
+// both hosts too.
 var (
-	upstreamReply = [][2]string{{":status", "200"}, {"content-type", "text/plain"}, {"content-length", "2"}}
+	upstreamReply = append([][2]string{{":status", "200"}}, scenario.UpstreamResponse...)
 	upstreamBody  = [][]byte{[]byte("o"), []byte("k")}
 )
+
+// exchange is a scenario case as the hosts receive it.
+func exchange(c *scenario.Case) v8host.Exchange {
+	source := c.Req.Source
+	if source == "" {
+		source = scenario.DefaultSource
+	}
+	return v8host.Exchange{
+		Name: c.Name, Info: v8host.StreamInfo{Source: source},
+		Request: c.Req.HeaderPairs(), RequestBody: c.Req.Chunks(),
+		Response: upstreamReply, ResponseBody: upstreamBody,
+	}
+}
 
 // TestScenarios runs the shared scenario table through the compiled filter on V8 (Node.js),
 // the engine Envoy runs Wasm on, once with each of V8's two Wasm compilers: every case must
@@ -28,12 +42,8 @@ func TestScenarios(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
 	exchanges := make([]v8host.Exchange, len(scenario.Cases))
-	for i, c := range scenario.Cases {
-		exchanges[i] = v8host.Exchange{
-			Name:    c.Name,
-			Request: c.Req.HeaderPairs(), RequestBody: c.Req.Chunks(),
-			Response: upstreamReply, ResponseBody: upstreamBody,
-		}
+	for i := range scenario.Cases {
+		exchanges[i] = exchange(&scenario.Cases[i])
 	}
 	compilers := []v8host.Compiler{v8host.Liftoff, v8host.TurboFan}
 	waits := make([]func() *v8host.Result, len(compilers))
@@ -78,18 +88,27 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
-// asScenario is what the scenario table checks: the local reply, or the headers the upstream got.
+// asScenario is what the scenario table checks: the local reply, or the headers the upstream
+// got and those the client got back.
 func asScenario(o v8host.Outcome) scenario.Outcome {
 	if l := o.Local; l != nil {
 		return scenario.Outcome{Status: l.Status, Body: l.Body, Headers: l.Headers}
 	}
-	var upstream [][2]string
-	for _, kv := range o.Request.Headers {
+	out := scenario.Outcome{Upstream: regular(o.Request.Headers)}
+	if o.Response != nil {
+		out.Response = regular(o.Response.Headers)
+	}
+	return out
+}
+
+func regular(headers [][2]string) [][2]string {
+	var out [][2]string
+	for _, kv := range headers {
 		if !strings.HasPrefix(kv[0], ":") {
-			upstream = append(upstream, kv)
+			out = append(out, kv)
 		}
 	}
-	return scenario.Outcome{Upstream: upstream}
+	return out
 }
 
 // TestRejectedConfiguration: the plugin configuration reaches the filter in proxy_on_configure,

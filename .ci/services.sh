@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the local services the test suite talks to, when the machine does not already run them.
 # PostgreSQL: the control-server store tests use it on 127.0.0.1:5432 (PORTCULLIS_TEST_PG_DSN
-# overrides the address).
+# overrides the address). Chromium: e2e/browser drives /usr/bin/chromium headless (not a
+# service; installed here so that CI and a fresh machine have it).
 set -euo pipefail
 
 pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
@@ -19,4 +20,13 @@ else
   for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
   pg_ready || { echo "services: postgresql did not start" >&2; exit 1; }
   echo "services: postgresql started"
+fi
+
+if [ -x /usr/bin/chromium ]; then
+  echo "services: chromium present"
+else
+  echo "services: installing chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  [ -x /usr/bin/chromium ] || { echo "services: chromium did not install" >&2; exit 1; }
 fi

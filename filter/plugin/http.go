@@ -58,13 +58,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 		}
 	}
 	h.method, h.path = req.Method, req.Path
-	if h.engine.NeedsClientAddress() {
-		// Only policies with IP rules pay for the property read. A failure leaves Source
-		// empty, which those rules treat as an unknown client and refuse.
-		if v, err := proxywasm.GetProperty([]string{"source", "address"}); err == nil {
-			req.Source = string(v)
-		}
-	}
+	req.SourceFunc = sourceAddress // read only by routes with IP rules
 	d := h.engine.Decide(&req)
 	if d.Local {
 		return h.answer(d)
@@ -87,6 +81,16 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 		h.pending, h.req = &d, req
 	}
 	return types.ActionContinue
+}
+
+// sourceAddress reads the source.address property. A failure returns "", which IP rules treat
+// as an unknown client and refuse.
+func sourceAddress() string {
+	v, err := proxywasm.GetProperty([]string{"source", "address"})
+	if err != nil {
+		return ""
+	}
+	return string(v)
 }
 
 // OnHttpResponseHeaders applies the route's response header edits to the upstream's answer.

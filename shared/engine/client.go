@@ -18,8 +18,8 @@ func (f *flow) clientAddr() (netip.Addr, bool) {
 	var s string
 	if hops := f.e.trustedHops; hops > 0 {
 		s = xffEntry(f.r.Headers, hops)
-	} else {
-		s = f.r.Source
+	} else if s = f.r.Source; s == "" && f.r.SourceFunc != nil {
+		s = f.r.SourceFunc()
 	}
 	a, ok := parseClientAddr(s)
 	f.client, f.clientKnown = a, ok

@@ -137,3 +137,19 @@ func BenchmarkIPList(b *testing.B) {
 		})
 	}
 }
+
+// The host's address lookup (a property read in the filter) runs only for routes that judge
+// the address, and at most once a request.
+func TestSourceFuncOnlyWhereNeeded(t *testing.T) {
+	e := compile(t, `{"version":1,"routes":[
+		{"name":"ip","match":{"path_prefix":"/ip"},"auth":{"type":"none"},"ip_allow":["10.0.0.0/8"],"ip_deny":["10.1.0.0/16"]},
+		{"name":"open","match":{"path_prefix":"/open"},"auth":{"type":"none"}}]}`)
+	calls := 0
+	source := func() string { calls++; return "10.0.0.1:1" }
+	if d := e.Decide(&engine.Request{Method: "GET", Authority: "h", Path: "/open", SourceFunc: source}); !d.Allow || calls != 0 {
+		t.Fatalf("route without IP rules: allow %v, %d lookups", d.Allow, calls)
+	}
+	if d := e.Decide(&engine.Request{Method: "GET", Authority: "h", Path: "/ip", SourceFunc: source}); !d.Allow || calls != 1 {
+		t.Fatalf("route with IP rules: allow %v, %d lookups (want 1)", d.Allow, calls)
+	}
+}

@@ -197,6 +197,6 @@ func (e *Engine) RouteCount() int { return len(e.routes) }
 // KeyCount is the number of keys in the compiled policy.
 func (e *Engine) KeyCount() int { return len(e.keys) }
 
-// NeedsClientAddress reports whether some route judges the client address, so the host
-// supplies Request.Source (a property read Envoy charges for) only then.
+// NeedsClientAddress reports whether some route judges the client address. Hosts for which the
+// address is costly set Request.SourceFunc instead, which only such routes call.
 func (e *Engine) NeedsClientAddress() bool { return e.needsClient }

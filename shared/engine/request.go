@@ -10,9 +10,12 @@ type Request struct {
 	// Headers holds every regular header in order with lower-case names; a repeated header
 	// appears once per occurrence. Pseudo-headers may be included and are ignored.
 	Headers [][2]string
-	// Source is the connection's source address ("ip:port", Envoy's source.address), needed
-	// only when Engine.NeedsClientAddress reports true.
-	Source string
+	// Source is the connection's source address ("ip:port", Envoy's source.address). When it
+	// is empty and SourceFunc is set, SourceFunc is called for it, once, and only when a check
+	// of the matched route needs the client address: hosts where reading it costs a host call
+	// (the filter's property read) pay only on routes with IP rules.
+	Source     string
+	SourceFunc func() string
 	Now    time.Time
 }
 

@@ -16,7 +16,7 @@ type Request struct {
 	// (the filter's property read) pay only on routes with IP rules.
 	Source     string
 	SourceFunc func() string
-	Now    time.Time
+	Now        time.Time
 }
 
 // Decision is the outcome for one request.

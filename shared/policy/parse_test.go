@@ -155,29 +155,6 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-// FuzzParse: any input either parses into a document that survives a marshal/parse round trip,
-// or fails with an error; it never panics.
-func FuzzParse(f *testing.F) {
-	if data, err := os.ReadFile("testdata/full.json"); err == nil {
-		f.Add(data)
-	}
-	f.Add([]byte(`{"version":1}`))
-	f.Add([]byte(`{"version":1,"routes":[{"name":"a","auth":{"type":"none"},"match":{"hosts":["*.a"]}}]}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		doc, err := Parse(data)
-		if err != nil {
-			return
-		}
-		out, err := json.Marshal(doc)
-		if err != nil {
-			t.Fatalf("marshal: %v", err)
-		}
-		if _, err := Parse(out); err != nil {
-			t.Fatalf("accepted %q but rejected its own marshalling %s: %v", data, out, err)
-		}
-	})
-}
-
 // TestParseTooManyRoutes: past MaxRoutes the document is refused with one error, not one per
 // extra route, and the extra routes are not kept.
 func TestParseTooManyRoutes(t *testing.T) {

@@ -10,5 +10,5 @@
 // # Notes
 //
 // Duplicate object keys and unknown fields are errors (an ambiguous security policy must not be
-// accepted). Nesting is limited to MaxDepth levels so hostile input cannot exhaust the stack.
+// accepted); inside a skipped value, which nothing decodes, only the syntax is checked. Nesting is limited to MaxDepth levels so hostile input cannot exhaust the stack.
 package strictjson

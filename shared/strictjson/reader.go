@@ -34,12 +34,16 @@ func (e *SyntaxError) Error() string {
 // Callers must not break out of an Object or Array loop early.
 type Reader struct {
 	Decoder
-	src    string
-	pos    int
-	depth  int
-	syntax *SyntaxError
-	keys   []string // keys of the open objects, for duplicate detection
-	strs   []string // scratch for Strings
+	src   string
+	pos   int
+	depth int
+	// skipping counts the Skip calls in progress: inside a skipped value, objects are checked
+	// for syntax only. A duplicate key there would otherwise be reported with the path of the
+	// object being decoded, naming a field that does not exist.
+	skipping int
+	syntax   *SyntaxError
+	keys     []string // keys of the open objects, for duplicate detection
+	strs     []string // scratch for Strings
 	// slab backs the lists Strings returns; slabSize is the size of the last one made.
 	slab     []string
 	slabSize int
@@ -169,7 +173,7 @@ func (r *Reader) Object(path string) iter.Seq[string] {
 				return
 			}
 			r.pos++
-			if r.duplicate(key, base, &seen) {
+			if r.skipping == 0 && r.duplicate(key, base, &seen) {
 				r.FieldErrorf(path, key, "duplicate field")
 			}
 			r.skipSpace()
@@ -266,8 +270,11 @@ func (r *Reader) next(yielded bool, start int, closing byte, in string) bool {
 	return false
 }
 
-// Skip consumes the next value, checking its syntax.
+// Skip consumes the next value, checking its syntax only: a value nobody decodes cannot be
+// ambiguous, so duplicate keys in it are not errors.
 func (r *Reader) Skip() {
+	r.skipping++
+	defer func() { r.skipping-- }()
 	switch r.Peek() {
 	case Object:
 		for range r.Object("") {

@@ -246,3 +246,36 @@ func TestStringsListsAreIndependent(t *testing.T) {
 		t.Fatalf("%d lists, want 3000", len(lists))
 	}
 }
+
+// A skipped value (an unknown field, a value of the wrong type, one the caller does not read) is
+// checked for syntax only. Its field errors would carry the path of the skipping caller's
+// object, not their own: FuzzParse found `{"x":{"a":1,"a":2}}` reported as "a: duplicate field".
+func TestSkippedValuesReportNoFieldErrors(t *testing.T) {
+	tests := []struct{ name, doc, want string }{
+		{"unknown field", `{"x":{"a":1,"a":2}}`, "x: unknown field"},
+		{"wrong type", `{"n":[{"a":1,"a":2}]}`, "n: must be an integer, not array"},
+		{"not read", `{"quiet":{"a":{"b":1,"b":2}}}`, ""},
+		{"syntax still checked", `{"x":{"a":1,"a"}}`, "invalid JSON at byte 15: expected ':' after object key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewReader([]byte(tt.doc))
+			for k := range r.Object("") {
+				switch k {
+				case "n":
+					r.Int("", k)
+				case "quiet":
+				default:
+					r.Unknown("", k)
+				}
+			}
+			got := ""
+			if err := r.Finish(); err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Fatalf("errors = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -34,14 +34,14 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		CheckRoundTrip(t, doc)
+		checkRoundTrip(t, doc)
 	})
 }
 
-// CheckRoundTrip checks a document that parsed: it compiles into an engine, and encoding/json
+// checkRoundTrip checks a document that parsed: it compiles into an engine, and encoding/json
 // of it (what the control server stores and serves) parses back to an equal document whose
 // encoding is byte-identical.
-func CheckRoundTrip(t *testing.T, doc *policy.Document) {
+func checkRoundTrip(t *testing.T, doc *policy.Document) {
 	t.Helper()
 	if _, err := engine.Compile(doc); err != nil {
 		t.Fatalf("a parsed document does not compile: %v\n%+v", err, doc)

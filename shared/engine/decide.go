@@ -11,12 +11,19 @@ func (e *Engine) Decide(r *Request) Decision {
 	}
 	f := flow{e: e, r: r, path: path, scan: scanHeaders(r.Headers)}
 	host := hostOf(r.Authority)
-	f.rt = e.match(host, r.Method, path)
+	var ambiguous bool
+	if f.rt, ambiguous = e.match(host, r.Method, path); ambiguous {
+		return Deny(CodeInvalidPath)
+	}
 	if e.anyCORS && r.Method == "OPTIONS" {
 		// A CORS preflight is matched as the request it announces, so a route limited to GET
 		// still answers the preflight of a GET; only a route with CORS answers preflights.
 		if m := preflightMethod(r.Headers); m != "" {
-			if rt := e.match(host, m, path); rt != nil && rt.cors != nil {
+			rt, ambiguous := e.match(host, m, path)
+			if ambiguous {
+				return Deny(CodeInvalidPath)
+			}
+			if rt != nil && rt.cors != nil {
 				f.rt = rt
 			}
 		}

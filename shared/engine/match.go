@@ -24,7 +24,14 @@ func hostOf(authority string) string {
 
 // match returns the first route that matches, in document order, or nil. Only the routes that
 // could match the host are tested: the exact-host list and the any-host list, merged by position.
-func (e *Engine) match(host, method, path string) *route {
+//
+// ambiguous reports a path whose percent-escapes change the answer: an upstream that decodes
+// "/v1/files%3aupload" serves a route on "/v1/files:upload", one that does not serves whatever
+// matches the raw path, and the filter cannot judge both. Routes are matched on the decoded
+// path; since a raw match is always a decoded match, the answers differ exactly when the first
+// decoded match is no raw match.
+func (e *Engine) match(host, method, path string) (rt *route, ambiguous bool) {
+	escaped := strings.IndexByte(path, '%') >= 0
 	exact, wild := e.byHost[host], e.anyHostRoutes
 	for len(exact) > 0 || len(wild) > 0 {
 		var i int
@@ -33,17 +40,19 @@ func (e *Engine) match(host, method, path string) *route {
 		} else {
 			i, wild = wild[0], wild[1:]
 		}
-		if r := &e.routes[i]; r.matches(host, method, path) {
-			return r
+		r := &e.routes[i]
+		if !hasPathPrefix(path, r.prefix) && !(escaped && hasDecodedPrefix(path, r.prefix)) {
+			continue
+		}
+		if r.matches(host, method) {
+			return r, escaped && !hasPathPrefix(path, r.prefix)
 		}
 	}
-	return nil
+	return nil, false
 }
 
-func (r *route) matches(host, method, path string) bool {
-	if !hasPathPrefix(path, r.prefix) {
-		return false
-	}
+// matches tests a route whose path prefix matched on the rest: method and host.
+func (r *route) matches(host, method string) bool {
 	if len(r.methods) > 0 && !contains(r.methods, method) {
 		return false
 	}

@@ -13,6 +13,9 @@ package engine
 //     but reaches the upstream as /admin. Clients never need to encode unreserved characters
 //     (RFC 3986 §2.3), so rejecting them costs nothing legitimate.
 //
+// Other escapes pass here, but a path whose decoded form selects another route than its raw
+// form ("/v1/files%3aupload" and a route on "/v1/files:upload") is refused by match.
+//
 // The query is only checked for raw control characters: encoded ones there are form data.
 func cleanPath(p string) (string, bool) {
 	if p == "" || p[0] != '/' {
@@ -116,4 +119,29 @@ func hasPathPrefix(path, prefix string) bool {
 		return false
 	}
 	return len(path) == len(prefix) || prefix[len(prefix)-1] == '/' || path[len(prefix)] == '/'
+}
+
+// hasDecodedPrefix is hasPathPrefix on path percent-decoded, as an upstream that decodes reads
+// it: "/v1/files%3aupload" is below "/v1/files:upload". path is a cleanPath result (escapes
+// well formed, no encoded '/'), so a segment boundary is a raw '/' on both sides. Decoding as it
+// compares keeps matching free of allocation. Prefixes hold no '%' (policy validation), so a
+// raw match is always a decoded match; only the converse can fail.
+func hasDecodedPrefix(path, prefix string) bool {
+	i := 0 // position in path
+	for j := 0; j < len(prefix); j++ {
+		if i >= len(path) {
+			return false
+		}
+		c, n := path[i], 1
+		if c == '%' && i+2 < len(path) {
+			hi, _ := unhex(path[i+1])
+			lo, _ := unhex(path[i+2])
+			c, n = hi<<4|lo, 3
+		}
+		if c != prefix[j] {
+			return false
+		}
+		i += n
+	}
+	return i == len(path) || prefix[len(prefix)-1] == '/' || path[i] == '/'
 }

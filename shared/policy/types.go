@@ -139,7 +139,9 @@ type Match struct {
 	// "*" for any host; empty means any host. Compared without the port, case-insensitively.
 	Hosts []string `json:"hosts,omitempty"`
 	// PathPrefix matches whole path segments: "/api" matches "/api" and "/api/x", not
-	// "/apix"; a prefix ending in "/" matches anything below it. Query and fragment are ignored.
+	// "/apix"; a prefix ending in "/" matches anything below it. A request whose percent-decoded
+	// path selects another route than its raw path ("/v1/files%3aupload" and a prefix
+	// "/v1/files:upload") is refused. Query and fragment are ignored.
 	PathPrefix string `json:"path_prefix"`
 	// Methods are upper-case HTTP methods; empty means any method.
 	Methods []string `json:"methods,omitempty"`

@@ -11,7 +11,7 @@ WASM_HOOKS := build/portcullis-testhooks.wasm
 WASM_NOOP  := build/noop.wasm
 WASM_PROBE := build/hostprobe.wasm
 
-.PHONY: all build wasm-test-modules test check bench bench-native bench-wasm run clean
+.PHONY: all build wasm-test-modules test check fuzz bench bench-native bench-wasm run clean
 
 all: build
 
@@ -40,6 +40,30 @@ check:
 	$(WASMENV) $(GO) build ./filter/... ./shared/...
 	$(GO) mod tidy
 	@git diff --exit-code -- go.mod go.sum || { echo "go mod tidy changed go.mod/go.sum"; exit 1; }
+
+# Native Go fuzzing of every parser of untrusted input, one target after the other (go test
+# fuzzes one target per run), FUZZTIME each. make test runs the same targets on their seed
+# corpora (testdata/fuzz/FuzzX in each package); a failing input the fuzzer finds is written
+# there, so it fails make test until fixed and then stays as a regression case. -timeout=0
+# because go test's default 10-minute timeout also ends a long fuzz run; the fuzzer bounds each
+# input itself.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./shared/strictjson:FuzzReader \
+	./shared/policy:FuzzParse \
+	./shared/snapshot:FuzzDecode \
+	./shared/snapshot:FuzzVerify \
+	./shared/snapshot:FuzzParseUsage \
+	./shared/engine:FuzzPath \
+	./shared/engine:FuzzCredentials \
+	./filter/config:FuzzParse
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -timeout=0 $$pkg; \
+	done
 
 # Native benchmarks for every package, then the shared/ benchmarks (the engine, snapshot apply,
 # the JSON reader) compiled to wasip1 and run under wazero, in the same run, so BENCHMARKS.md

@@ -53,6 +53,9 @@ type Tx interface {
 	SigningKey(ctx context.Context) ([]byte, error)
 	// SetSigningKey stores the seed if none is stored (Write only) and returns the stored one.
 	SetSigningKey(ctx context.Context, seed []byte) ([]byte, error)
+	// ReplaceSigningKey overwrites the stored value (Write only): the same key in another
+	// form, such as a plaintext seed sealed under the master key.
+	ReplaceSigningKey(ctx context.Context, seed []byte) error
 
 	Policy(ctx context.Context) (Policy, error)
 	PutPolicy(ctx context.Context, p Policy) error
@@ -66,6 +69,14 @@ type Tx interface {
 	ListKeys(ctx context.Context, after int64, limit int) ([]Key, error)
 	// PublishedKeys returns every key that is not revoked, ordered by id.
 	PublishedKeys(ctx context.Context) ([]Key, error)
+
+	InsertWebhook(ctx context.Context, w Webhook) error
+	Webhook(ctx context.Context, name string) (Webhook, error)
+	// UpdateWebhook writes every field of w but Seq, Name and CreatedAt.
+	UpdateWebhook(ctx context.Context, w Webhook) error
+	DeleteWebhook(ctx context.Context, name string) error
+	// Webhooks returns every verifier, ordered by name.
+	Webhooks(ctx context.Context) ([]Webhook, error)
 
 	InsertToken(ctx context.Context, t Token) error
 	Token(ctx context.Context, id string) (Token, error)

@@ -35,6 +35,8 @@ func Run(t *testing.T, open Open) {
 		{"Audit", testAudit},
 		{"RecordUsage", testRecordUsage},
 		{"ConcurrentWritesAreSerialized", testConcurrentWrites},
+		{"Webhooks", testWebhooks},
+		{"ReplaceSigningKey", testReplaceSigningKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

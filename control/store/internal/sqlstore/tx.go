@@ -117,3 +117,14 @@ func (t *txn) PutPolicy(ctx context.Context, p store.Policy) error {
 	}
 	return nil
 }
+
+func (t *txn) ReplaceSigningKey(ctx context.Context, seed []byte) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	_, err := t.tx.ExecContext(ctx, `UPDATE state SET signing_key = $1 WHERE id = 1`, base64.StdEncoding.EncodeToString(seed))
+	if err != nil {
+		return t.fail("replace signing key", err)
+	}
+	return nil
+}

@@ -12,11 +12,16 @@ import (
 	"github.com/portcullis/portcullis/control/admin"
 	"github.com/portcullis/portcullis/control/auth"
 	"github.com/portcullis/portcullis/control/clock"
+	"github.com/portcullis/portcullis/control/seal"
 	"github.com/portcullis/portcullis/control/store"
 	"github.com/portcullis/portcullis/control/store/sqlite"
 )
 
 var ctx = context.Background()
+
+// testSealer is the master key of every service newService makes, so a second service on the
+// same store (another replica) opens what the first sealed.
+var testSealer = seal.Random()
 
 func newService(t *testing.T) (*admin.Service, store.Store) {
 	t.Helper()
@@ -25,7 +30,7 @@ func newService(t *testing.T) (*admin.Service, store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return admin.New(st, admin.Options{Clock: clock.NewFake(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))}), st
+	return admin.New(st, admin.Options{Clock: clock.NewFake(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)), Sealer: testSealer}), st
 }
 
 func TestBootstrapGeneratesOnceWithoutEnvironment(t *testing.T) {
@@ -101,7 +106,7 @@ func TestSigningKeyIsCreatedOnceAndShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2, err := admin.New(st, admin.Options{}).SigningKey(ctx) // another replica
+	k2, err := admin.New(st, admin.Options{Sealer: testSealer}).SigningKey(ctx) // another replica
 	if err != nil || !bytes.Equal(k1, k2) {
 		t.Fatalf("second SigningKey differs: %v", err)
 	}

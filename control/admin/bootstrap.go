@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/control/auth"
+	"github.com/portcullis/portcullis/control/seal"
 	"github.com/portcullis/portcullis/control/store"
 	"github.com/portcullis/portcullis/shared/snapshot"
 )
@@ -106,24 +108,49 @@ func (s *Service) envToken(ctx context.Context, tx store.Tx, id string, kind sto
 	return audit(ctx, tx, now, auth.System(), string(kind)+"_token.rotate", id, 0, ViewToken(before), ViewToken(t))
 }
 
-// SigningKey returns the snapshot signing key, creating and storing it on first start. All
-// replicas on one database share it.
+// signingKeyAD is what the sealed signing key is bound to.
+const signingKeyAD = "signing_key"
+
+// SigningKey returns the snapshot signing key, creating and storing it (sealed under the master
+// key) on first start. All replicas on one database share it, and so must share the master key.
+// A seed stored in plaintext by an earlier version is sealed in place. A stored key that the
+// master key does not open fails: the key is never silently replaced, since every filter
+// trusts only its public key.
 func (s *Service) SigningKey(ctx context.Context) (ed25519.PrivateKey, error) {
 	var seed []byte
-	err := s.store.Write(ctx, func(tx store.Tx) (err error) {
-		if seed, err = tx.SigningKey(ctx); err != nil || seed != nil {
+	err := s.store.Write(ctx, func(tx store.Tx) error {
+		stored, err := tx.SigningKey(ctx)
+		if err != nil {
 			return err
 		}
-		fresh := make([]byte, ed25519.SeedSize)
-		if _, err := io.ReadFull(s.rand, fresh); err != nil {
-			return fmt.Errorf("generate signing key: %w", err)
+		if stored == nil {
+			fresh := make([]byte, ed25519.SeedSize)
+			if _, err := io.ReadFull(s.rand, fresh); err != nil {
+				return fmt.Errorf("generate signing key: %w", err)
+			}
+			sealed, err := s.seal.Seal(fresh, signingKeyAD)
+			if err != nil {
+				return err
+			}
+			// Another replica may have stored its own first: use whatever is stored.
+			if stored, err = tx.SetSigningKey(ctx, sealed); err != nil {
+				return err
+			}
+			if bytes.Equal(stored, sealed) {
+				pub := ed25519.NewKeyFromSeed(fresh).Public().(ed25519.PublicKey)
+				if err := audit(ctx, tx, s.now(), auth.System(), "signing_key.create", "signing_key", 0, nil,
+					map[string]string{"public_key": snapshot.FormatPublicKey(pub)}); err != nil {
+					return err
+				}
+			}
 		}
-		if seed, err = tx.SetSigningKey(ctx, fresh); err != nil {
-			return err
+		if !seal.IsSealed(stored) {
+			return s.sealSigningKey(ctx, tx, stored, &seed)
 		}
-		pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
-		return audit(ctx, tx, s.now(), auth.System(), "signing_key.create", "signing_key", 0, nil,
-			map[string]string{"public_key": snapshot.FormatPublicKey(pub)})
+		if seed, err = s.seal.Open(stored, signingKeyAD); err != nil {
+			return fmt.Errorf("stored signing key: %w; start with the master key it was sealed with", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -132,4 +159,23 @@ func (s *Service) SigningKey(ctx context.Context) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("stored signing key is %d bytes, want %d", len(seed), ed25519.SeedSize)
 	}
 	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// sealSigningKey upgrades a plaintext seed (stored by a version without a master key) to its
+// sealed form, keeping the key itself.
+func (s *Service) sealSigningKey(ctx context.Context, tx store.Tx, plain []byte, seed *[]byte) error {
+	if len(plain) != ed25519.SeedSize {
+		return fmt.Errorf("stored signing key is %d bytes, want %d", len(plain), ed25519.SeedSize)
+	}
+	sealed, err := s.seal.Seal(plain, signingKeyAD)
+	if err != nil {
+		return err
+	}
+	if err := tx.ReplaceSigningKey(ctx, sealed); err != nil {
+		return err
+	}
+	*seed = plain
+	pub := ed25519.NewKeyFromSeed(plain).Public().(ed25519.PublicKey)
+	return audit(ctx, tx, s.now(), auth.System(), "signing_key.seal", "signing_key", 0, nil,
+		map[string]string{"public_key": snapshot.FormatPublicKey(pub)})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/portcullis/portcullis/control/auth"
 	"github.com/portcullis/portcullis/control/clock"
+	"github.com/portcullis/portcullis/control/seal"
 	"github.com/portcullis/portcullis/control/store"
 	"github.com/portcullis/portcullis/shared/strictjson"
 )
@@ -26,6 +27,7 @@ var (
 	ErrPreconditionFailed   = errors.New("the policy changed since it was read: GET it again and reapply the change")
 	ErrRevoked              = errors.New("the key is revoked and cannot be changed")
 	ErrLastAdmin            = errors.New("this is the last active admin token; create another admin token first")
+	ErrNoNextSecret         = errors.New("the verifier has no next_secret to promote: set one with PATCH first")
 )
 
 // Service runs admin operations on a store.
@@ -33,12 +35,16 @@ type Service struct {
 	store store.Store
 	clock clock.Clock
 	rand  io.Reader
+	seal  *seal.Sealer
 }
 
 // Options tune New.
 type Options struct {
 	Clock clock.Clock // default clock.Real
 	Rand  io.Reader   // default crypto/rand
+	// Sealer encrypts the secrets at rest (webhook secrets, the signing key). The default is a
+	// random key that lives only in this process: tests only — a server passes the master key.
+	Sealer *seal.Sealer
 }
 
 // New returns a Service on st.
@@ -49,7 +55,10 @@ func New(st store.Store, opts Options) *Service {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	return &Service{store: st, clock: opts.Clock, rand: opts.Rand}
+	if opts.Sealer == nil {
+		opts.Sealer = seal.Random()
+	}
+	return &Service{store: st, clock: opts.Clock, rand: opts.Rand, seal: opts.Sealer}
 }
 
 // Store returns the service's store.

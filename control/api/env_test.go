@@ -18,6 +18,7 @@ import (
 	"github.com/portcullis/portcullis/control/clock"
 	"github.com/portcullis/portcullis/control/metrics"
 	"github.com/portcullis/portcullis/control/publish"
+	"github.com/portcullis/portcullis/control/seal"
 	"github.com/portcullis/portcullis/control/store"
 	"github.com/portcullis/portcullis/control/store/postgres"
 	"github.com/portcullis/portcullis/control/store/postgres/pgtest"
@@ -62,6 +63,9 @@ func backends(t *testing.T, fn func(t *testing.T, backend string)) {
 	}
 }
 
+// testSealer is the master key of every test environment, so replicas on one database share it.
+var testSealer = seal.Random()
+
 func newEnv(t *testing.T, backend string, o envOptions) *env {
 	t.Helper()
 	var (
@@ -90,7 +94,7 @@ func newEnv(t *testing.T, backend string, o envOptions) *env {
 	if o.rateLimit == (api.RateLimit{}) {
 		o.rateLimit = api.RateLimit{AdminRate: 1e6, AdminBurst: 1e6, DataplaneRate: 1e6, DataplaneBurst: 1e6, AnonymousRate: 1e6, AnonymousBurst: 1e6}
 	}
-	e.svc = admin.New(st, admin.Options{Clock: e.clock})
+	e.svc = admin.New(st, admin.Options{Clock: e.clock, Sealer: testSealer})
 	if _, err := e.svc.Bootstrap(bg, adminToken, dataplaneToken); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +102,7 @@ func newEnv(t *testing.T, backend string, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.pub = publish.New(st, priv, publish.Options{Clock: e.clock, Recheck: time.Hour, Metrics: e.metrics})
+	e.pub = publish.New(st, priv, publish.Options{Clock: e.clock, Recheck: time.Hour, Metrics: e.metrics, Sealer: testSealer})
 	if err := e.pub.Refresh(bg); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,9 @@ import (
 
 	"github.com/portcullis/portcullis/control/clock"
 	"github.com/portcullis/portcullis/control/metrics"
+	"github.com/portcullis/portcullis/control/seal"
 	"github.com/portcullis/portcullis/control/store"
+	"github.com/portcullis/portcullis/control/verifier"
 )
 
 // Publisher keeps the current signed snapshot.
@@ -38,6 +40,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// Metrics, if set, receives the publisher's metrics.
 	Metrics *metrics.Registry
+	// Sealer opens the stored webhook secrets; without it a store with verifiers fails to
+	// publish.
+	Sealer *seal.Sealer
 }
 
 type publisherMetrics struct {
@@ -94,10 +99,11 @@ func (p *Publisher) Refresh(ctx context.Context) error {
 	cur := p.current.Load()
 	start := time.Now()
 	var (
-		st   store.State
-		pol  store.Policy
-		keys []store.Key
-		skip bool
+		st    store.State
+		pol   store.Policy
+		keys  []store.Key
+		hooks []store.Webhook
+		skip  bool
 	)
 	err := p.store.Read(ctx, func(tx store.Tx) (err error) {
 		if st, err = tx.State(ctx); err != nil {
@@ -110,7 +116,10 @@ func (p *Publisher) Refresh(ctx context.Context) error {
 		if pol, err = tx.Policy(ctx); err != nil {
 			return err
 		}
-		keys, err = tx.PublishedKeys(ctx)
+		if keys, err = tx.PublishedKeys(ctx); err != nil {
+			return err
+		}
+		hooks, err = tx.Webhooks(ctx)
 		return err
 	})
 	if err != nil {
@@ -119,7 +128,7 @@ func (p *Publisher) Refresh(ctx context.Context) error {
 	if skip {
 		return nil
 	}
-	s, err := Build(st, pol.Document, keys, p.priv)
+	s, err := p.buildWith(st, pol.Document, keys, hooks)
 	if err != nil {
 		p.m.failures.Inc()
 		return err
@@ -136,6 +145,25 @@ func (p *Publisher) Refresh(ctx context.Context) error {
 	p.opts.Logger.Info("published snapshot", "version", s.Version, "routes", len(s.Policy.Routes), "keys", len(s.Policy.Keys),
 		"bytes", len(s.Payload), "took", time.Since(start).Round(time.Microsecond))
 	return nil
+}
+
+// buildWith opens the verifiers' secrets and builds the snapshot.
+func (p *Publisher) buildWith(st store.State, policyJSON []byte, keys []store.Key, hooks []store.Webhook) (*Signed, error) {
+	if len(hooks) == 0 {
+		return Build(st, policyJSON, keys, p.priv)
+	}
+	if p.opts.Sealer == nil {
+		return nil, fmt.Errorf("build snapshot %d: %d webhook verifiers and no master key to open them", st.Version, len(hooks))
+	}
+	docs, err := verifier.OpenAll(p.opts.Sealer, hooks)
+	if err != nil {
+		return nil, fmt.Errorf("build snapshot %d: %w", st.Version, err)
+	}
+	merged, err := verifier.Merge(policyJSON, docs)
+	if err != nil {
+		return nil, fmt.Errorf("build snapshot %d: %w", st.Version, err)
+	}
+	return Build(st, merged, keys, p.priv)
 }
 
 // Run refreshes whenever the store reports a change, and every Recheck in case a notification

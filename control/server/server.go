@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/portcullis/portcullis/control/admin"
@@ -35,6 +36,12 @@ type Config struct {
 	// AdminToken and DataplaneToken are bootstrap tokens (PORTCULLIS_ADMIN_TOKEN,
 	// PORTCULLIS_DATAPLANE_TOKEN); see admin.Service.Bootstrap.
 	AdminToken, DataplaneToken string
+	// MasterKey is the base64 master key (PORTCULLIS_MASTER_KEY) that seals the secrets at
+	// rest: webhook secrets and the snapshot signing key. Without it the key is read from
+	// MasterKeyFile (default: "master-key" next to DataPath), which is created owner-only with
+	// a fresh key on first start. Every replica on one database needs the same key.
+	MasterKey     string
+	MasterKeyFile string
 	// InitialPolicy, if set, becomes the policy of a database whose policy was never changed
 	// (the routes a new deployment starts with); it must be a valid policy document without keys.
 	InitialPolicy []byte
@@ -100,7 +107,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			st.Close()
 		}
 	}()
-	svc := admin.New(st, admin.Options{Clock: cfg.Clock})
+	sealer, err := loadSealer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	svc := admin.New(st, admin.Options{Clock: cfg.Clock, Sealer: sealer.Sealer})
+	// The signing key first: it proves the master key is the one the data was sealed with
+	// before anything else reads a sealed value.
+	priv, err := svc.SigningKey(ctx)
+	if err != nil {
+		sealer.forget()
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	if sealer.created != "" {
+		fmt.Fprintf(cfg.Stdout, "master key: created %s (it seals the secrets in the database: back it up apart from the database; set PORTCULLIS_MASTER_KEY to supply your own)\n", sealer.created)
+	}
 	generated, err := svc.Bootstrap(ctx, cfg.AdminToken, cfg.DataplaneToken)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap tokens: %w", err)
@@ -114,12 +135,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			cfg.Logger.Info("initial policy applied")
 		}
 	}
-	priv, err := svc.SigningKey(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
 	reg := metrics.NewRegistry()
-	pub := publish.New(st, priv, publish.Options{Clock: cfg.Clock, Recheck: cfg.Recheck, Logger: cfg.Logger, Metrics: reg})
+	pub := publish.New(st, priv, publish.Options{Sealer: sealer.Sealer, Clock: cfg.Clock, Recheck: cfg.Recheck, Logger: cfg.Logger, Metrics: reg})
 	if err := pub.Refresh(ctx); err != nil {
 		return nil, fmt.Errorf("first snapshot: %w", err)
 	}
@@ -196,6 +213,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.DataPath == "" {
 		cfg.DataPath = "./data/portcullis.db"
+	}
+	if cfg.MasterKeyFile == "" {
+		cfg.MasterKeyFile = filepath.Join(filepath.Dir(cfg.DataPath), "master-key")
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 10 * time.Second

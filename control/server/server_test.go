@@ -137,7 +137,7 @@ func TestShutdownReleasesPolls(t *testing.T) {
 }
 
 func TestStartPostgres(t *testing.T) {
-	s, stop, out := start(t, server.Config{DatabaseURL: pgtest.DSN(t), AdminToken: "pca_admin_token_from_env_00"})
+	s, stop, out := start(t, server.Config{DatabaseURL: pgtest.DSN(t), MasterKeyFile: filepath.Join(t.TempDir(), "master-key"), AdminToken: "pca_admin_token_from_env_00"})
 	defer func() { stop(); s.Wait() }()
 	if adminLine.MatchString(out.String()) {
 		t.Fatal("a token was generated although PORTCULLIS_ADMIN_TOKEN was set")

@@ -29,7 +29,9 @@ var stores = []struct {
 	{"sqlite", func(t testing.TB) server.Config {
 		return server.Config{DataPath: filepath.Join(t.TempDir(), "portcullis.db")}
 	}},
-	{"postgres", func(t testing.TB) server.Config { return server.Config{DatabaseURL: pgtest.DSN(t)} }},
+	{"postgres", func(t testing.TB) server.Config {
+		return server.Config{DatabaseURL: pgtest.DSN(t), MasterKeyFile: filepath.Join(t.TempDir(), "master-key")}
+	}},
 }
 
 func TestMain(m *testing.M) { buildout.Main(m) }

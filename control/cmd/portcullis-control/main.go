@@ -35,6 +35,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		addr     = fs.String("addr", ":8081", "listen address")
 		data     = fs.String("data", "./data/portcullis.db", "SQLite database file (used when no database URL is set)")
 		dbURL    = fs.String("database-url", getenv("PORTCULLIS_DATABASE_URL"), "PostgreSQL DSN; selects the PostgreSQL store (env PORTCULLIS_DATABASE_URL)")
+		keyFile  = fs.String("master-key-file", "", "file holding the master key that seals secrets at rest, created on first start (default: master-key next to -data; env PORTCULLIS_MASTER_KEY takes precedence)")
 		initial  = fs.String("initial-policy", "", "policy document (JSON, without keys) for a database whose policy was never changed")
 		recheck  = fs.Duration("recheck", 5*time.Second, "how often to re-read the snapshot version without a notification")
 		tlsCert  = fs.String("tls-cert", "", "TLS certificate file (with -tls-key: serve HTTPS)")
@@ -81,6 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return server.Run(ctx, server.Config{
 		InitialPolicy: initialPolicy,
 		Addr:          *addr, DataPath: *data, DatabaseURL: *dbURL,
+		MasterKey: getenv("PORTCULLIS_MASTER_KEY"), MasterKeyFile: *keyFile,
 		AdminToken: getenv("PORTCULLIS_ADMIN_TOKEN"), DataplaneToken: getenv("PORTCULLIS_DATAPLANE_TOKEN"),
 		Recheck: *recheck, TLSCert: *tlsCert, TLSKey: *tlsKey, RateLimit: rl,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),

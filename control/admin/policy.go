@@ -11,7 +11,7 @@ import (
 
 	"github.com/portcullis/portcullis/control/auth"
 	"github.com/portcullis/portcullis/control/store"
-	"github.com/portcullis/portcullis/shared/policy"
+	"github.com/portcullis/portcullis/control/verifier"
 )
 
 // Policy is the route and default part of the policy document with its ETag.
@@ -28,24 +28,30 @@ func ETag(version uint64) string { return `"` + strconv.FormatUint(version, 10) 
 
 // Policy returns the current policy document.
 func (s *Service) Policy(ctx context.Context) (Policy, error) {
-	var p store.Policy
+	var (
+		p     store.Policy
+		hooks []verifier.Doc
+	)
 	err := s.store.Read(ctx, func(tx store.Tx) (err error) {
-		p, err = tx.Policy(ctx)
+		if p, err = tx.Policy(ctx); err != nil {
+			return err
+		}
+		hooks, err = s.openWebhooks(ctx, tx)
 		return err
 	})
 	if err != nil {
 		return Policy{}, err
 	}
-	doc, err := normalize(p.Document)
+	doc, err := normalize(p.Document, hooks)
 	if err != nil {
 		return Policy{}, fmt.Errorf("stored policy: %w", err)
 	}
 	return Policy{Document: doc, ETag: ETag(p.Version), Version: p.Version}, nil
 }
 
-// ReplacePolicy replaces the routes and defaults with body, a policy document without keys
-// (keys are managed as their own resources). ifMatch must be the current ETag or "*":
-// optimistic concurrency, so two operators editing at once cannot silently overwrite each
+// ReplacePolicy replaces the routes and defaults with body, a policy document without keys or
+// webhooks (both are managed as their own resources; routes name stored verifiers). ifMatch
+// must be the current ETag or "*": optimistic concurrency, so two operators editing at once cannot silently overwrite each
 // other. An invalid document returns the parser's *strictjson.SyntaxError or
 // *strictjson.Errors; nothing is stored. Replacing the policy with an identical one publishes
 // no new version (version 0).
@@ -53,20 +59,27 @@ func (s *Service) ReplacePolicy(ctx context.Context, who auth.Principal, ifMatch
 	if strings.TrimSpace(ifMatch) == "" {
 		return Policy{}, 0, ErrPreconditionRequired
 	}
-	doc, err := policy.Parse(body)
-	if err != nil {
-		return Policy{}, 0, err
-	}
-	if len(doc.Keys) > 0 {
-		return Policy{}, 0, invalid("keys", "must not be set here: keys are managed with /v1/keys")
-	}
-	doc.Keys = nil
-	normalized, err := json.Marshal(doc)
-	if err != nil {
-		return Policy{}, 0, err
+	if verifier.HasSection(body) {
+		return Policy{}, 0, invalid("webhooks", "must not be set here: verifiers are managed with /v1/webhooks, and routes name them")
 	}
 	now := s.now()
 	err = s.store.Write(ctx, func(tx store.Tx) error {
+		hooks, err := s.openWebhooks(ctx, tx)
+		if err != nil {
+			return err
+		}
+		doc, err := parseWithWebhooks(body, hooks)
+		if err != nil {
+			return err
+		}
+		if len(doc.Keys) > 0 {
+			return invalid("keys", "must not be set here: keys are managed with /v1/keys")
+		}
+		doc.Keys, doc.Webhooks = nil, nil
+		normalized, err := json.Marshal(doc)
+		if err != nil {
+			return err
+		}
 		cur, err := tx.Policy(ctx)
 		if err != nil {
 			return err
@@ -74,7 +87,7 @@ func (s *Service) ReplacePolicy(ctx context.Context, who auth.Principal, ifMatch
 		if !etagMatches(ifMatch, ETag(cur.Version)) {
 			return ErrPreconditionFailed
 		}
-		old, err := normalize(cur.Document)
+		old, err := normalize(cur.Document, hooks)
 		if err != nil {
 			return fmt.Errorf("stored policy: %w", err)
 		}
@@ -99,13 +112,14 @@ func (s *Service) ReplacePolicy(ctx context.Context, who auth.Principal, ifMatch
 	return p, version, nil
 }
 
-// normalize parses a stored document and writes it with every default filled in.
-func normalize(doc []byte) ([]byte, error) {
-	d, err := policy.Parse(doc)
+// normalize parses a stored document with the verifiers its routes name and writes it with
+// every default filled in, without keys or verifiers.
+func normalize(doc []byte, hooks []verifier.Doc) ([]byte, error) {
+	d, err := parseWithWebhooks(doc, hooks)
 	if err != nil {
 		return nil, err
 	}
-	d.Keys = nil
+	d.Keys, d.Webhooks = nil, nil
 	return json.Marshal(d)
 }
 

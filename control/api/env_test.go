@@ -48,12 +48,14 @@ type env struct {
 	metrics  *metrics.Registry
 	stop     chan struct{}
 	readOnly string // a read-only admin token
+	dbPath   string // the SQLite file ("" on PostgreSQL)
 }
 
 type envOptions struct {
 	realClock bool
 	rateLimit api.RateLimit
 	dsn       string // PostgreSQL DSN to share between envs (replicas)
+	dbPath    string // set by newEnv
 }
 
 // backends runs fn once per store implementation.
@@ -74,7 +76,8 @@ func newEnv(t *testing.T, backend string, o envOptions) *env {
 	)
 	switch backend {
 	case "sqlite":
-		st, err = sqlite.Open(bg, filepath.Join(t.TempDir(), "p.db"))
+		o.dbPath = filepath.Join(t.TempDir(), "p.db")
+		st, err = sqlite.Open(bg, o.dbPath)
 	case "postgres":
 		if o.dsn == "" {
 			o.dsn = pgtest.DSN(t)
@@ -84,7 +87,7 @@ func newEnv(t *testing.T, backend string, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: st, stop: make(chan struct{}), metrics: metrics.NewRegistry()}
+	e := &env{t: t, store: st, dbPath: o.dbPath, stop: make(chan struct{}), metrics: metrics.NewRegistry()}
 	if o.realClock {
 		e.clock = clock.Real{}
 	} else {

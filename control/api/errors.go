@@ -56,6 +56,8 @@ func errorFor(err error) *apiError {
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case webhookError(err) != nil:
+		return webhookError(err)
 	case errors.As(err, &mbe):
 		return &apiError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
 			msg: fmt.Sprintf("the request body exceeds %d bytes", mbe.Limit)}

@@ -30,8 +30,11 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Key", admin.KeyView{}, nil},
 		{"CreatedKey", createdKey{}, nil},
 		{"Evaluation", evaluation{}, nil},
-		// Keys are managed with /v1/keys, never in the policy document.
-		{"Policy", policy.Document{}, []string{"keys"}},
+		// Keys and verifiers are managed with /v1/keys and /v1/webhooks, never in the policy document.
+		{"Policy", policy.Document{}, []string{"keys", "webhooks"}},
+		{"Webhook", admin.WebhookView{}, nil},
+		{"WebhookShownOnce", shownOnce{}, nil},
+		{"WebhookList", webhookList{}, nil},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
 			c := schemaChecker{t: t, spec: spec}
@@ -55,6 +58,8 @@ func TestOpenAPIRequestSchemas(t *testing.T) {
 	}{
 		{"KeyCreate", admin.NewKey{}, `"name":"x"`, func(b []byte) error { _, err := decodeNewKey(b); return err }},
 		{"KeyPatch", admin.KeyPatch{}, `"name":"x"`, func(b []byte) error { _, err := decodeKeyPatch(b); return err }},
+		{"WebhookCreate", admin.NewWebhook{}, `"name":"x"`, func(b []byte) error { _, err := decodeNewWebhook(b); return err }},
+		{"WebhookPatch", admin.WebhookPatch{}, `"url":"x"`, func(b []byte) error { _, err := decodeWebhookPatch(b); return err }},
 		{"EvaluateRequest", nil, `"method":"GET","path":"/"`, func(b []byte) error { _, err := decodeEvaluate(b); return err }},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
@@ -246,9 +251,11 @@ func unknownField(err error, name string) bool {
 // snake turns a Go field name into the API's field name: AllowedPaths → allowed_paths.
 func snake(s string) string {
 	var b strings.Builder
-	for i, r := range s {
+	rs := []rune(s)
+	for i, r := range rs {
 		if unicode.IsUpper(r) {
-			if i > 0 {
+			// An initialism (URL, ID) is one word.
+			if i > 0 && !unicode.IsUpper(rs[i-1]) {
 				b.WriteByte('_')
 			}
 			r = unicode.ToLower(r)

@@ -119,6 +119,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		sealer.forget()
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
+	if n, err := svc.ImportPolicyWebhooks(ctx); err != nil {
+		return nil, fmt.Errorf("webhook verifiers: %w", err)
+	} else if n > 0 {
+		cfg.Logger.Info("moved webhook verifiers out of the stored policy, secrets sealed", "verifiers", n)
+	}
 	if sealer.created != "" {
 		fmt.Fprintf(cfg.Stdout, "master key: created %s (it seals the secrets in the database: back it up apart from the database; set PORTCULLIS_MASTER_KEY to supply your own)\n", sealer.created)
 	}

@@ -146,3 +146,40 @@ func TestAdminTokenFromEnvironment(t *testing.T) {
 		t.Fatalf("admin API with the environment's token: %d", status)
 	}
 }
+
+// TestDataFilesOwnerOnly: an admin token file an earlier run (or a copy) left readable by others
+// is made owner-only, and a data directory others can write is refused before anything is
+// written to it.
+func TestDataFilesOwnerOnly(t *testing.T) {
+	data := t.TempDir()
+	token := filepath.Join(data, "admin-token")
+	if err := os.WriteFile(token, []byte("pca_an_earlier_runs_admin_token_0001\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(token, 0o644)
+	s, stop := launch(t, data, nil)
+	stop()
+	if s.adminToken != "pca_an_earlier_runs_admin_token_0001" {
+		t.Fatalf("admin token %q", s.adminToken)
+	}
+	for _, name := range []string{"admin-token", "portcullis.db"} {
+		if fi, err := os.Stat(filepath.Join(data, name)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v, want 0600", name, fi.Mode(), err)
+		}
+	}
+
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(shared, 0o777)
+	args := []string{"-module", buildout.Path("portcullis.wasm"), "-data", filepath.Join(shared, "portcullis.db"),
+		"-control", "127.0.0.1:0", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-workers", "1", "-log-level", "error"}
+	err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "writable by group or others") {
+		t.Fatalf("run on a world-writable data directory: %v", err)
+	}
+	if entries, _ := os.ReadDir(shared); len(entries) != 0 {
+		t.Fatalf("wrote %d files into the refused directory", len(entries))
+	}
+}

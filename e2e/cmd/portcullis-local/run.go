@@ -17,6 +17,7 @@ import (
 	"github.com/portcullis/portcullis/control/admin"
 	"github.com/portcullis/portcullis/control/auth"
 	"github.com/portcullis/portcullis/control/server"
+	"github.com/portcullis/portcullis/control/store/sqlite"
 	"github.com/portcullis/portcullis/e2e/stack"
 )
 
@@ -81,11 +82,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // adminToken is PORTCULLIS_ADMIN_TOKEN, or the token this command generated on an earlier
-// start and kept in file (created owner-only on the first start). saved names the file when
-// the token came from it.
+// start and kept in file (owner-only; a file left readable by others is made owner-only).
+// saved names the file when the token came from it. The file's directory is the data
+// directory, which must not be writable by group or others.
 func adminToken(getenv func(string) string, file string) (token, saved string, err error) {
 	if t := getenv("PORTCULLIS_ADMIN_TOKEN"); t != "" {
 		return t, "", nil
+	}
+	if err := sqlite.PrivateDir(filepath.Dir(file)); err != nil {
+		return "", "", err
 	}
 	b, err := os.ReadFile(file)
 	switch {
@@ -94,15 +99,15 @@ func adminToken(getenv func(string) string, file string) (token, saved string, e
 		if len(t) < admin.MinTokenLen {
 			return "", "", fmt.Errorf("%s holds no admin token; delete it to generate a new one", file)
 		}
+		if err := os.Chmod(file, 0o600); err != nil {
+			return "", "", err
+		}
 		return t, file, nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return "", "", err
 	}
 	t, err := auth.NewSecret(rand.Reader, auth.AdminPrefix)
 	if err != nil {
-		return "", "", err
-	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return "", "", err
 	}
 	if err := os.WriteFile(file, []byte(t+"\n"), 0o600); err != nil {

@@ -56,6 +56,8 @@ type Config struct {
 	// ControlVia, when set, maps the control server's base URL to the URL the filter polls,
 	// so a test can put a proxy in between. The server keeps its address across restarts.
 	ControlVia func(controlURL string) string
+	// Timeouts bound the gateway's clients (zero fields: gateway's defaults).
+	Timeouts gateway.Timeouts
 	// ReadyTimeout bounds the wait for every VM to apply the first snapshot (default 30s).
 	ReadyTimeout time.Duration
 	// Logger receives the control server's and the gateway's logs; nil discards them.
@@ -199,7 +201,7 @@ func (s *Stack) serve(ctx context.Context, ln net.Listener, h http.Handler) {
 	s.serving.Add(1)
 	go func() {
 		defer s.serving.Done()
-		if err := gateway.Serve(ctx, ln, h, drain, s.cfg.Logger); err != nil {
+		if err := gateway.ServeTimeouts(ctx, ln, h, drain, s.cfg.Logger, s.cfg.Timeouts); err != nil {
 			s.errs <- err
 		}
 	}()

@@ -117,7 +117,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if c.demo {
 		fmt.Fprintf(stdout, "demo key: %s\n", key)
 	}
-	return serveAll(ctx, cancel, servers, logger)
+	return serveAll(ctx, cancel, servers, c.timeouts, logger)
 }
 
 type server struct {
@@ -129,7 +129,7 @@ type server struct {
 
 // serveAll serves until ctx ends or one server fails, which stops the others too. Servers
 // marked last stop once the rest have drained.
-func serveAll(ctx context.Context, cancel context.CancelFunc, servers []server, logger *slog.Logger) error {
+func serveAll(ctx context.Context, cancel context.CancelFunc, servers []server, timeouts gateway.Timeouts, logger *slog.Logger) error {
 	lastCtx, cancelLast := context.WithCancel(context.Background())
 	defer cancelLast()
 	var first, last sync.WaitGroup
@@ -142,7 +142,7 @@ func serveAll(ctx context.Context, cancel context.CancelFunc, servers []server, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := gateway.Serve(sctx, s.ln, s.handler, drain, logger); err != nil {
+			if err := gateway.ServeTimeouts(sctx, s.ln, s.handler, drain, logger, timeouts); err != nil {
 				errs[i] = fmt.Errorf("%s: %w", s.name, err)
 				cancel()
 			}

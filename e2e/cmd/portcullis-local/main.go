@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/portcullis/portcullis/e2e/gateway"
 )
 
 func main() {
@@ -37,6 +40,7 @@ type config struct {
 	control, listen, admin    string
 	workers                   int
 	logLevel                  slog.Level
+	timeouts                  gateway.Timeouts
 }
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -52,6 +56,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.admin, "admin", ":9901", "gateway admin address: /metrics, /healthz")
 	fs.IntVar(&c.workers, "workers", 0, "filter VMs; 0 is one per CPU")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&c.timeouts.ReadHeader, "read-header-timeout", gateway.DefaultReadHeaderTimeout, "time a gateway client has to send a request's headers")
+	fs.DurationVar(&c.timeouts.Read, "read-timeout", gateway.DefaultReadTimeout, "time a gateway client has to send a whole request, body included; past it 408")
+	fs.DurationVar(&c.timeouts.Idle, "idle-timeout", gateway.DefaultIdleTimeout, "time a kept-alive gateway connection may wait for its next request")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -63,6 +70,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	}
 	if err := c.logLevel.UnmarshalText([]byte(level)); err != nil {
 		return c, fmt.Errorf("-log-level: %w", err)
+	}
+	if c.timeouts.ReadHeader <= 0 || c.timeouts.Read <= 0 || c.timeouts.Idle <= 0 {
+		return c, errors.New("-read-header-timeout, -read-timeout and -idle-timeout must be positive")
 	}
 	return c, nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/e2e/gateway"
 	"github.com/portcullis/portcullis/e2e/internal/buildout"
 )
 
@@ -181,5 +182,26 @@ func TestDataFilesOwnerOnly(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(shared); len(entries) != 0 {
 		t.Fatalf("wrote %d files into the refused directory", len(entries))
+	}
+}
+
+// TestParseTimeouts: the gateway's client timeouts default to the documented values and can
+// be changed, never switched off.
+func TestParseTimeouts(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    gateway.Timeouts
+		wantErr bool
+	}{
+		{nil, gateway.Timeouts{ReadHeader: 10 * time.Second, Read: time.Minute, Idle: 2 * time.Minute}, false},
+		{[]string{"-read-timeout", "5s", "-read-header-timeout", "1s", "-idle-timeout", "30s"}, gateway.Timeouts{ReadHeader: time.Second, Read: 5 * time.Second, Idle: 30 * time.Second}, false},
+		{[]string{"-read-timeout", "0"}, gateway.Timeouts{}, true},
+		{[]string{"-idle-timeout", "-1s"}, gateway.Timeouts{}, true},
+	}
+	for _, tt := range tests {
+		c, err := parse(tt.args, func(string) string { return "" }, io.Discard)
+		if tt.wantErr != (err != nil) || !tt.wantErr && c.timeouts != tt.want {
+			t.Errorf("%q: %+v, %v", tt.args, c.timeouts, err)
+		}
 	}
 }

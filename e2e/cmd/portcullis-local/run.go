@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			AdminToken: adminToken, DataplaneToken: getenv("PORTCULLIS_DATAPLANE_TOKEN"),
 			InitialPolicy: demoPolicy, Logger: logger, Stdout: stdout,
 		},
-		GatewayAddr: c.listen, AdminAddr: c.admin, Workers: c.workers, Logger: logger,
+		GatewayAddr: c.listen, AdminAddr: c.admin, Workers: c.workers, Logger: logger, Timeouts: c.timeouts,
 	})
 	if err != nil {
 		return err

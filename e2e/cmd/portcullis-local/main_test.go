@@ -15,6 +15,7 @@ import (
 
 	"github.com/portcullis/portcullis/e2e/gateway"
 	"github.com/portcullis/portcullis/e2e/internal/buildout"
+	"github.com/portcullis/portcullis/e2e/stack"
 )
 
 // started is what the command printed, parsed.
@@ -202,6 +203,60 @@ func TestParseTimeouts(t *testing.T) {
 		c, err := parse(tt.args, func(string) string { return "" }, io.Discard)
 		if tt.wantErr != (err != nil) || !tt.wantErr && c.timeouts != tt.want {
 			t.Errorf("%q: %+v, %v", tt.args, c.timeouts, err)
+		}
+	}
+}
+
+// TestSecondRunOnBusyPort: a second make run beside a running one fails on the busy port
+// without breaking the first: the first's filter keeps receiving policy, so revoking its demo
+// key is enforced, and so is the key created next. (The polls held open when the token was
+// rotated still carried the first change; the ones after it were refused.)
+func TestSecondRunOnBusyPort(t *testing.T) {
+	data := t.TempDir()
+	first, _ := launch(t, data, nil)
+	args := []string{"-module", buildout.Path("portcullis.wasm"), "-data", filepath.Join(data, "portcullis.db"),
+		"-control", "127.0.0.1:0", "-listen", strings.TrimPrefix(first.gateway, "http://"), "-admin", "127.0.0.1:0",
+		"-workers", "1", "-log-level", "error"}
+	err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("second run: %v", err)
+	}
+
+	api := &stack.Client{BaseURL: first.api, Token: first.adminToken}
+	keys, err := api.Keys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.Name == demoKeyName && k.RevokedAt == nil {
+			if err := api.RevokeKey(context.Background(), k.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitStatus(t, first.gateway, first.demoKey, http.StatusUnauthorized)
+	k, _, err := api.CreateKey(context.Background(), stack.NewKey{Name: "after the second run"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, first.gateway, k.Key, http.StatusOK)
+}
+
+// waitStatus waits until the gateway answers GET /anything with key want on both VMs (four
+// times in a row), for up to 5 seconds.
+func waitStatus(t *testing.T, gateway, key string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for run := 0; run < 4; {
+		status, _ := get(t, gateway+"/anything", "x-api-key", key)
+		switch {
+		case status == want:
+			run++
+		case time.Now().After(deadline):
+			t.Fatalf("key %.8s…: %d, want %d: the running gateway no longer receives policy", key, status, want)
+		default:
+			run = 0
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 }

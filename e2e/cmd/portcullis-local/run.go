@@ -34,21 +34,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("reading the filter (run make build first): %w", err)
 	}
-	tokenFile := filepath.Join(filepath.Dir(c.data), "admin-token")
-	adminToken, saved, err := adminToken(getenv, tokenFile)
-	if err != nil {
-		return err
-	}
-
-	s, err := stack.Start(ctx, stack.Config{
+	cfg := stack.Config{
 		Module: module,
 		Control: server.Config{
 			Addr: c.control, DataPath: c.data, DatabaseURL: c.databaseURL,
-			AdminToken: adminToken, DataplaneToken: getenv("PORTCULLIS_DATAPLANE_TOKEN"),
-			InitialPolicy: demoPolicy, Logger: logger, Stdout: stdout,
+			DataplaneToken: getenv("PORTCULLIS_DATAPLANE_TOKEN"),
+			InitialPolicy:  demoPolicy, Logger: logger, Stdout: stdout,
 		},
 		GatewayAddr: c.listen, AdminAddr: c.admin, Workers: c.workers, Logger: logger, Timeouts: c.timeouts,
-	})
+	}
+	// Every port first: a second make run beside a running one must fail here, before it
+	// writes anything to the data directory or the store.
+	if err := stack.Listen(&cfg); err != nil {
+		return err
+	}
+	tokenFile := filepath.Join(filepath.Dir(c.data), "admin-token")
+	adminToken, saved, err := adminToken(getenv, tokenFile)
+	if err != nil {
+		cfg.Control.Listener.Close()
+		cfg.GatewayListener.Close()
+		cfg.AdminListener.Close()
+		return err
+	}
+	cfg.Control.AdminToken = adminToken
+	s, err := stack.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,14 @@ type Config struct {
 	ControlVia func(controlURL string) string
 	// Timeouts bound the gateway's clients (zero fields: gateway's defaults).
 	Timeouts gateway.Timeouts
+	// MaxPolicyAge is the readiness bound on the age of the filter's policy (/readyz on the
+	// admin address; default gateway.DefaultMaxPolicyAge).
+	MaxPolicyAge time.Duration
+	// Clock is the filter host's clock (ticks, http_call timeouts, the filter's wall clock);
+	// nil is the real one. With a *wasmhost.FakeClock, WaitApplied advances it by
+	// PollInterval while it waits, so the first polls happen; otherwise time moves only when
+	// the test advances it.
+	Clock wasmhost.Clock
 	// ReadyTimeout bounds the wait for every VM to apply the first snapshot (default 30s).
 	ReadyTimeout time.Duration
 	// Logger receives the control server's and the gateway's logs; nil discards them.
@@ -180,6 +188,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		Clusters:            map[string]string{ControlCluster: s.clusterURL()},
 		Logger:              cfg.Logger,
 		CompilationCacheDir: cfg.CompilationCacheDir,
+		Clock:               cfg.Clock,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stack: starting the filter: %w", err)
@@ -192,7 +201,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.serve(runCtx, gwLn, gw)
-	s.serve(runCtx, adminLn, gateway.Admin(s.host))
+	s.serve(runCtx, adminLn, gateway.Admin(s.host, gateway.PolicyFresh(cfg.MaxPolicyAge)))
 	s.gatewayURL = "http://" + gwLn.Addr().String()
 	s.adminURL = "http://" + adminLn.Addr().String()
 	return s, nil
@@ -320,6 +329,9 @@ func (s *Stack) WaitApplied(ctx context.Context, n int, timeout time.Duration) e
 	for {
 		if s.Applied() >= int64(n) {
 			return nil
+		}
+		if fake, ok := s.cfg.Clock.(*wasmhost.FakeClock); ok {
+			fake.Advance(s.cfg.PollInterval)
 		}
 		select {
 		case <-ctx.Done():

@@ -23,6 +23,7 @@ type config struct {
 	cacheDir                       string
 	logLevel                       slog.Level
 	timeouts                       gateway.Timeouts
+	maxPolicyAge                   time.Duration
 }
 
 // parse reads flags, with defaults taken from the environment: an explicit flag wins over the
@@ -35,7 +36,7 @@ func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 		return def
 	}
 	var c config
-	var clusters, workers, demo, level, readHeader, read, idle string
+	var clusters, workers, demo, level, readHeader, read, idle, maxAge string
 	fs := flag.NewFlagSet("portcullis-gateway", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.module, "module", env("MODULE", "build/portcullis.wasm"), "proxy-wasm module to run ($PORTCULLIS_MODULE)")
@@ -54,6 +55,8 @@ func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 		"time a client has to send a whole request, body included; past it 408 ($PORTCULLIS_READ_TIMEOUT)")
 	fs.StringVar(&idle, "idle-timeout", env("IDLE_TIMEOUT", gateway.DefaultIdleTimeout.String()),
 		"time a kept-alive connection may wait for its next request ($PORTCULLIS_IDLE_TIMEOUT)")
+	fs.StringVar(&maxAge, "max-policy-age", env("MAX_POLICY_AGE", gateway.DefaultMaxPolicyAge.String()),
+		"/readyz answers 503 when the filter's policy was last confirmed longer ago ($PORTCULLIS_MAX_POLICY_AGE)")
 	// -demo alone means true, as a boolean flag would.
 	args = expandBool(args, "demo")
 	if err := fs.Parse(args); err != nil {
@@ -79,7 +82,8 @@ func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 		name  string
 		value string
 		to    *time.Duration
-	}{{"read-header-timeout", readHeader, &c.timeouts.ReadHeader}, {"read-timeout", read, &c.timeouts.Read}, {"idle-timeout", idle, &c.timeouts.Idle}} {
+	}{{"read-header-timeout", readHeader, &c.timeouts.ReadHeader}, {"read-timeout", read, &c.timeouts.Read}, {"idle-timeout", idle, &c.timeouts.Idle},
+		{"max-policy-age", maxAge, &c.maxPolicyAge}} {
 		if *d.to, err = positiveDuration(d.value); err != nil {
 			return c, fmt.Errorf("%s: %w", d.name, err)
 		}

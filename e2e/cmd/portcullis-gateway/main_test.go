@@ -32,8 +32,11 @@ func TestParse(t *testing.T) {
 	}{
 		{"defaults", []string{"-demo"}, nil, func(c config) bool {
 			return c.module == "build/portcullis.wasm" && c.listen == ":8080" && c.admin == ":9901" && c.workers == 0 && c.demo &&
-				c.timeouts == gateway.Timeouts{ReadHeader: 10 * time.Second, Read: 60 * time.Second, Idle: 2 * time.Minute}
+				c.timeouts == gateway.Timeouts{ReadHeader: 10 * time.Second, Read: 60 * time.Second, Idle: 2 * time.Minute} &&
+				c.maxPolicyAge == 90*time.Second
 		}, ""},
+		{"max policy age", []string{"-demo"}, map[string]string{"PORTCULLIS_MAX_POLICY_AGE": "45s"},
+			func(c config) bool { return c.maxPolicyAge == 45*time.Second }, ""},
 		{"timeouts", []string{"-demo", "-read-timeout", "5s", "-idle-timeout", "1m"}, map[string]string{"PORTCULLIS_READ_HEADER_TIMEOUT": "2s", "PORTCULLIS_READ_TIMEOUT": "9s"},
 			func(c config) bool {
 				return c.timeouts == gateway.Timeouts{ReadHeader: 2 * time.Second, Read: 5 * time.Second, Idle: time.Minute}
@@ -147,6 +150,15 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(string(m), "portcullis_requests_denied_missing_credentials 1\n") ||
 		!strings.Contains(string(m), "portcullis_requests_denied_invalid_credentials 1\n") {
 		t.Fatalf("metrics:\n%s", m)
+	}
+
+	ready, err := client.Get(strings.TrimSuffix(lines["admin"], "/metrics") + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready.Body.Close()
+	if ready.StatusCode != 200 { // an inline policy, nothing to refresh
+		t.Fatalf("/readyz: %d", ready.StatusCode)
 	}
 
 	cancel()

@@ -110,13 +110,14 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		adminLn.Close()
 		return err
 	}
-	servers = append(servers, server{name: "gateway", ln: gwLn, handler: gw}, server{name: "admin", ln: adminLn, handler: gateway.Admin(host)})
+	servers = append(servers, server{name: "gateway", ln: gwLn, handler: gw}, server{name: "admin", ln: adminLn, handler: gateway.Admin(host, gateway.PolicyFresh(c.maxPolicyAge))})
 
 	fmt.Fprintf(stdout, "gateway: http://%s (upstream %s, %d VMs)\n", gwLn.Addr(), upstream, len(host.VMs()))
 	fmt.Fprintf(stdout, "admin: http://%s/metrics\n", adminLn.Addr())
 	if c.demo {
 		fmt.Fprintf(stdout, "demo key: %s\n", key)
 	}
+	fmt.Fprintf(stdout, "readiness: http://%s/readyz\n", adminLn.Addr())
 	return serveAll(ctx, cancel, servers, c.timeouts, logger)
 }
 

@@ -42,6 +42,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			InitialPolicy:  demoPolicy, Logger: logger, Stdout: stdout,
 		},
 		GatewayAddr: c.listen, AdminAddr: c.admin, Workers: c.workers, Logger: logger, Timeouts: c.timeouts,
+		MaxPolicyAge: c.maxPolicyAge,
 	}
 	// Every port first: a second make run beside a running one must fail here, before it
 	// writes anything to the data directory or the store.
@@ -74,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	fmt.Fprintf(stdout, "gateway: %s (upstream: built-in echo, %d filter VMs)\n", s.GatewayURL(), len(s.Host().VMs()))
-	fmt.Fprintf(stdout, "gateway metrics: %s/metrics\n", s.AdminURL())
+	fmt.Fprintf(stdout, "gateway metrics: %s/metrics (readiness: %s/readyz)\n", s.AdminURL(), s.AdminURL())
 	fmt.Fprintf(stdout, "admin API: %s/v1 (docs/control-api.md)\n", s.ControlURL())
 	if saved != "" {
 		fmt.Fprintf(stdout, "admin token: %s (kept in %s; set PORTCULLIS_ADMIN_TOKEN to choose your own)\n", adminToken, saved)

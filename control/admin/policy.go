@@ -53,14 +53,12 @@ func (s *Service) ReplacePolicy(ctx context.Context, who auth.Principal, ifMatch
 	if strings.TrimSpace(ifMatch) == "" {
 		return Policy{}, 0, ErrPreconditionRequired
 	}
-	doc, err := policy.Parse(body)
+	// A "keys" field, even an empty list, is refused rather than ignored: an operator who sent
+	// one expects it to mean something. It is reported with the document's other problems.
+	doc, err := policy.ParseWith(body, policy.Options{RefuseKeys: "must not be set here: keys are managed with /v1/keys"})
 	if err != nil {
 		return Policy{}, 0, err
 	}
-	if len(doc.Keys) > 0 {
-		return Policy{}, 0, invalid("keys", "must not be set here: keys are managed with /v1/keys")
-	}
-	doc.Keys = nil
 	normalized, err := json.Marshal(doc)
 	if err != nil {
 		return Policy{}, 0, err

@@ -74,8 +74,12 @@ func TestPolicyErrors(t *testing.T) {
 		{"no version", `{"routes":[]}`, 422, "invalid_request", []string{"version"}},
 		{"unknown field", `{"version":1,"rules":[]}`, 422, "invalid_request", []string{"rules"}},
 		{"keys are not edited here", `{"version":1,"keys":[{"id":"k","sha256":"` + strings.Repeat("a", 64) + `"}]}`, 422, "invalid_request", []string{"keys"}},
+		{"not even an empty list of keys", `{"version":1,"keys":[]}`, 422, "invalid_request", []string{"keys"}},
+		{"keys with the other problems", `{"version":2,"keys":[],"routes":[{"name":"a b","auth":{"type":"none"}}]}`, 422, "invalid_request",
+			[]string{"version", "keys", "routes[0].name"}},
 		{"every route problem", `{"version":1,"routes":[{"name":"a b","match":{"path_prefix":"api","methods":["get"]},"auth":{"type":"magic"}},{"name":"x","limits":{"max_body_bytes":0}}]}`,
-			422, "invalid_request", []string{"routes[1].limits.max_body_bytes", "routes[1].auth"}},
+			422, "invalid_request", []string{"routes[1].limits.max_body_bytes", "routes[1].auth", // decoding first
+				"routes[0].name", "routes[0].match.path_prefix", "routes[0].match.methods[0]", "routes[0].auth.type"}},
 		{"validation after decoding", `{"version":1,"routes":[{"name":"a b","match":{"path_prefix":"api","methods":["get"]},"auth":{"type":"magic"}}]}`,
 			422, "invalid_request", []string{"routes[0].name", "routes[0].match.path_prefix", "routes[0].match.methods[0]", "routes[0].auth.type"}},
 		{"duplicate route names", `{"version":1,"routes":[` + apiRoute + `,` + apiRoute + `]}`, 422, "invalid_request", []string{"routes[1].name"}},

@@ -261,7 +261,7 @@ func TestDecodeRejects(t *testing.T) {
 func TestDecodeErrorsKeepTheirType(t *testing.T) {
 	_, err := snapshot.Decode([]byte(`{"version":1,"issued_at":"2030-01-01T00:00:00Z","policy":{"version":1,"routes":[{"name":""}]}}`))
 	var fe *strictjson.Errors
-	if !errors.As(err, &fe) || len(fe.List) == 0 || fe.List[0].Path != "policy.routes[0].auth" {
+	if !errors.As(err, &fe) || len(fe.List) != 2 || fe.List[0].Path != "policy.routes[0].auth" || fe.List[1].Path != "policy.routes[0].name" {
 		t.Fatalf("error %v does not carry path-qualified *strictjson.Errors", err)
 	}
 	_, err = snapshot.Decode([]byte(`{`))

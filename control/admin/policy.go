@@ -46,7 +46,7 @@ func (s *Service) Policy(ctx context.Context) (Policy, error) {
 // ReplacePolicy replaces the routes and defaults with body, a policy document without keys
 // (keys are managed as their own resources). ifMatch must be the current ETag or "*":
 // optimistic concurrency, so two operators editing at once cannot silently overwrite each
-// other. An invalid document returns the parser's *strictjson.SyntaxError or
+// other; a malformed If-Match is ErrBadIfMatch. An invalid document returns the parser's *strictjson.SyntaxError or
 // *strictjson.Errors; nothing is stored. Replacing the policy with an identical one publishes
 // no new version (version 0).
 func (s *Service) ReplacePolicy(ctx context.Context, who auth.Principal, ifMatch string, body []byte) (p Policy, version uint64, err error) {
@@ -69,7 +69,11 @@ func (s *Service) ReplacePolicy(ctx context.Context, who auth.Principal, ifMatch
 		if err != nil {
 			return err
 		}
-		if !etagMatches(ifMatch, ETag(cur.Version)) {
+		match, err := etagMatches(ifMatch, ETag(cur.Version))
+		if err != nil {
+			return err
+		}
+		if !match {
 			return ErrPreconditionFailed
 		}
 		old, err := normalize(cur.Document)
@@ -105,17 +109,6 @@ func normalize(doc []byte) ([]byte, error) {
 	}
 	d.Keys = nil
 	return json.Marshal(d)
-}
-
-// etagMatches implements If-Match with strong comparison (RFC 9110 13.1.1).
-func etagMatches(header, etag string) bool {
-	for tag := range strings.SplitSeq(header, ",") {
-		tag = strings.TrimSpace(tag)
-		if tag == "*" || tag == etag {
-			return true
-		}
-	}
-	return false
 }
 
 // SeedPolicy replaces the policy of a new database (one whose policy was never changed) with

@@ -5,6 +5,7 @@ import (
 
 	"github.com/portcullis/portcullis/filter/config"
 	"github.com/portcullis/portcullis/shared/engine"
+	"github.com/portcullis/portcullis/shared/snapshot"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
@@ -19,7 +20,7 @@ type pluginContext struct {
 	control  *config.Control
 	version  uint64 // applied snapshot version; 0 for the inline policy
 	polling  bool
-	inflight map[string]uint64 // usage counts riding on the poll in flight
+	inflight map[string]snapshot.Use // usage riding on the poll in flight
 	usage    usage
 	fresh    freshness // when the control server last confirmed the policy
 	trouble  trouble   // the current run of polls that did not refresh it

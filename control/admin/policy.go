@@ -12,6 +12,7 @@ import (
 	"github.com/portcullis/portcullis/control/auth"
 	"github.com/portcullis/portcullis/control/store"
 	"github.com/portcullis/portcullis/control/verifier"
+	"github.com/portcullis/portcullis/shared/policy"
 )
 
 // Policy is the route and default part of the policy document with its ETag.
@@ -51,8 +52,9 @@ func (s *Service) Policy(ctx context.Context) (Policy, error) {
 
 // ReplacePolicy replaces the routes and defaults with body, a policy document without keys or
 // webhooks (both are managed as their own resources; routes name stored verifiers). ifMatch
-// must be the current ETag or "*": optimistic concurrency, so two operators editing at once cannot silently overwrite each
-// other. An invalid document returns the parser's *strictjson.SyntaxError or
+// must be the current ETag or "*": optimistic concurrency, so two operators editing at once
+// cannot silently overwrite each other; a malformed If-Match is ErrBadIfMatch. An invalid
+// document returns the parser's *strictjson.SyntaxError or
 // *strictjson.Errors; nothing is stored. Replacing the policy with an identical one publishes
 // no new version (version 0).
 func (s *Service) ReplacePolicy(ctx context.Context, who auth.Principal, ifMatch string, body []byte) (p Policy, version uint64, err error) {
@@ -68,12 +70,12 @@ func (s *Service) ReplacePolicy(ctx context.Context, who auth.Principal, ifMatch
 		if err != nil {
 			return err
 		}
-		doc, err := parseWithWebhooks(body, hooks)
+		// A "keys" field, even an empty list, is refused rather than ignored: an operator who
+		// sent one expects it to mean something. It is reported with the document's other
+		// problems.
+		doc, err := parseWithWebhooks(body, hooks, policy.Options{RefuseKeys: "must not be set here: keys are managed with /v1/keys"})
 		if err != nil {
 			return err
-		}
-		if len(doc.Keys) > 0 {
-			return invalid("keys", "must not be set here: keys are managed with /v1/keys")
 		}
 		doc.Keys, doc.Webhooks = nil, nil
 		normalized, err := json.Marshal(doc)
@@ -84,7 +86,11 @@ func (s *Service) ReplacePolicy(ctx context.Context, who auth.Principal, ifMatch
 		if err != nil {
 			return err
 		}
-		if !etagMatches(ifMatch, ETag(cur.Version)) {
+		match, err := etagMatches(ifMatch, ETag(cur.Version))
+		if err != nil {
+			return err
+		}
+		if !match {
 			return ErrPreconditionFailed
 		}
 		old, err := normalize(cur.Document, hooks)
@@ -115,23 +121,12 @@ func (s *Service) ReplacePolicy(ctx context.Context, who auth.Principal, ifMatch
 // normalize parses a stored document with the verifiers its routes name and writes it with
 // every default filled in, without keys or verifiers.
 func normalize(doc []byte, hooks []verifier.Doc) ([]byte, error) {
-	d, err := parseWithWebhooks(doc, hooks)
+	d, err := parseWithWebhooks(doc, hooks, policy.Options{})
 	if err != nil {
 		return nil, err
 	}
 	d.Keys, d.Webhooks = nil, nil
 	return json.Marshal(d)
-}
-
-// etagMatches implements If-Match with strong comparison (RFC 9110 13.1.1).
-func etagMatches(header, etag string) bool {
-	for tag := range strings.SplitSeq(header, ",") {
-		tag = strings.TrimSpace(tag)
-		if tag == "*" || tag == etag {
-			return true
-		}
-	}
-	return false
 }
 
 // SeedPolicy replaces the policy of a new database (one whose policy was never changed) with

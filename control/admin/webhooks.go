@@ -246,7 +246,7 @@ func (s *Service) storedPolicy(ctx context.Context, tx store.Tx) (*policy.Docume
 	if err != nil {
 		return nil, err
 	}
-	return parseWithWebhooks(p.Document, hooks)
+	return parseWithWebhooks(p.Document, hooks, policy.Options{})
 }
 
 // checkPolicyWith checks that the stored policy still publishes with d in place of the stored
@@ -265,7 +265,7 @@ func (s *Service) checkPolicyWith(ctx context.Context, tx store.Tx, d verifier.D
 			hooks[i] = d
 		}
 	}
-	if _, err := parseWithWebhooks(p.Document, hooks); err != nil {
+	if _, err := parseWithWebhooks(p.Document, hooks, policy.Options{}); err != nil {
 		return invalid("", "the published policy would not accept this change: %v", err)
 	}
 	return nil
@@ -273,12 +273,12 @@ func (s *Service) checkPolicyWith(ctx context.Context, tx store.Tx, d verifier.D
 
 // parseWithWebhooks parses a policy document (without a webhooks section) with hooks as its
 // webhooks section.
-func parseWithWebhooks(doc []byte, hooks []verifier.Doc) (*policy.Document, error) {
+func parseWithWebhooks(doc []byte, hooks []verifier.Doc, o policy.Options) (*policy.Document, error) {
 	merged, err := verifier.Merge(doc, hooks)
 	if err != nil {
 		return nil, err
 	}
-	d, err := policy.Parse(merged)
+	d, err := policy.ParseWith(merged, o)
 	var fe *strictjson.Errors
 	if errors.As(err, &fe) {
 		for i := range fe.List {

@@ -82,8 +82,10 @@ func (s *server) routes() chi.Router {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such endpoint"})
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", msg: "method not allowed on this endpoint"})
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		allow := allowed(r, req)
+		s.fail(w, req, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+			msg: "method not allowed on this endpoint; it allows " + allow, header: [][2]string{{"Allow", allow}}})
 	})
 
 	r.Get("/healthz", s.healthz)

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/portcullis/portcullis/control/admin"
@@ -93,6 +94,27 @@ func TestSecurityHeaders(t *testing.T) {
 func TestUnknownRoutes(t *testing.T) {
 	e := newEnv(t, "sqlite", envOptions{})
 	expect(t, e.do("GET", "/v2/keys", adminToken, nil), http.StatusNotFound, "not_found")
-	expect(t, e.do("PUT", "/v1/keys", adminToken, nil), http.StatusMethodNotAllowed, "method_not_allowed")
-	expect(t, e.do("POST", "/healthz", "", nil), http.StatusMethodNotAllowed, "method_not_allowed")
+}
+
+// TestMethodNotAllowed: a 405 says which methods the endpoint has, in Allow (RFC 9110 15.5.6),
+// with or without a token.
+func TestMethodNotAllowed(t *testing.T) {
+	e := newEnv(t, "sqlite", envOptions{})
+	for _, tc := range []struct{ method, path, token, allow string }{
+		{"PUT", "/v1/keys", adminToken, "GET, POST"},
+		{"POST", "/healthz", "", "GET"},
+		{"DELETE", "/v1/policy", adminToken, "GET, PUT"},
+		{"PUT", "/v1/keys/key_x", adminToken, "GET, PATCH, DELETE"},
+		{"POST", "/v1/snapshot", "", "GET"},
+		{"PATCH", "/v1/openapi.json", "", "GET"},
+	} {
+		r := e.do(tc.method, tc.path, tc.token, nil)
+		m := expect(t, r, http.StatusMethodNotAllowed, "method_not_allowed")
+		if got := r.header.Get("Allow"); got != tc.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
+		}
+		if !strings.Contains(m["error"].(string), tc.allow) {
+			t.Errorf("%s %s: message %q does not name the methods", tc.method, tc.path, m["error"])
+		}
+	}
 }

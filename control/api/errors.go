@@ -88,6 +88,9 @@ func errorFor(err error) *apiError {
 		return &apiError{status: http.StatusConflict, code: "last_admin_token", msg: err.Error()}
 	case errors.Is(err, admin.ErrPreconditionRequired):
 		return &apiError{status: http.StatusPreconditionRequired, code: "precondition_required", msg: err.Error()}
+	case errors.Is(err, admin.ErrBadIfMatch):
+		return &apiError{status: http.StatusBadRequest, code: "invalid_header", msg: err.Error(),
+			details: []detail{{Field: "If-Match", Message: "not * or a list of quoted entity tags"}}}
 	case errors.Is(err, admin.ErrPreconditionFailed):
 		return &apiError{status: http.StatusPreconditionFailed, code: "precondition_failed", msg: err.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

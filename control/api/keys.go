@@ -28,7 +28,7 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request) {
 	}
 	in, err := decodeNewKey(body)
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, admin.WithCheck(err, func() error { return s.cfg.Admin.CheckNewKey(in) }))
 		return
 	}
 	who, _ := auth.FromContext(r.Context())
@@ -113,7 +113,7 @@ func (s *server) updateKey(w http.ResponseWriter, r *http.Request) {
 	}
 	patch, err := decodeKeyPatch(body)
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, admin.WithCheck(err, func() error { return s.cfg.Admin.CheckKeyPatch(patch) }))
 		return
 	}
 	who, _ := auth.FromContext(r.Context())

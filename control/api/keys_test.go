@@ -189,6 +189,16 @@ func TestKeyInputErrors(t *testing.T) {
 		{"expiry not a time", "POST", "/v1/keys", `{"name":"a","expires_at":"tomorrow"}`, 422, "invalid_request", []string{"expires_at"}},
 		{"every problem at once", "POST", "/v1/keys", `{"name":"","allowed_paths":["x"],"permissions":[" "],"expires_at":"2001-01-01T00:00:00Z"}`, 422, "invalid_request",
 			[]string{"name", "expires_at", "allowed_paths[0]", "permissions[0]"}},
+		// Decoding problems and what validation finds in the fields that did decode come back
+		// together (decoding first); a field that failed to decode is not reported again.
+		{"decoding and validation problems at once", "POST", "/v1/keys", `{"name":"a","active":"yes","allowed_paths":["nope"],"permissions":["has space"]}`,
+			422, "invalid_request", []string{"active", "allowed_paths[0]", "permissions[0]"}},
+		{"a field that failed to decode is reported once", "POST", "/v1/keys", `{"name":5,"colour":"red","expires_at":"2001-01-01T00:00:00Z"}`,
+			422, "invalid_request", []string{"name", "colour", "expires_at"}},
+		{"a list that failed to decode is reported once", "POST", "/v1/keys", `{"name":"a","permissions":["ok",7,"has space"],"allowed_paths":"/x"}`,
+			422, "invalid_request", []string{"permissions[1]", "allowed_paths"}},
+		{"patch decoding and validation problems at once", "PATCH", keyPath, `{"active":1,"allowed_paths":["/a/../b"],"name":""}`,
+			422, "invalid_request", []string{"active", "name", "allowed_paths[0]"}},
 		{"empty patch", "PATCH", keyPath, `{}`, 422, "invalid_request", []string{""}},
 		{"patch unknown field", "PATCH", keyPath, `{"key":"pcs_x"}`, 422, "invalid_request", []string{"key"}},
 		{"patch wrong type", "PATCH", keyPath, `{"active":1}`, 422, "invalid_request", []string{"active"}},

@@ -1,9 +1,12 @@
 package api_test
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -58,5 +61,45 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	if len(routed) < 20 {
 		t.Fatalf("walked only %d routes", len(routed))
+	}
+}
+
+// TestOpenAPIServers: the served document's servers entry is the address it was fetched from
+// (scheme and host of the request), not a fixed one; a Host that is not a host name falls back
+// to the relative "/" (the document's own server).
+func TestOpenAPIServers(t *testing.T) {
+	e := newEnv(t, "sqlite", envOptions{})
+	router := api.New(api.Config{Admin: e.svc, Publisher: e.pub})
+	for _, tc := range []struct {
+		host string
+		tls  bool
+		want string
+	}{
+		{"control.example:9443", false, "http://control.example:9443"},
+		{"control.example", true, "https://control.example"},
+		{"[::1]:8081", false, "http://[::1]:8081"},
+		{`evil"host`, false, "/"},
+		{"", false, "/"},
+	} {
+		req := httptest.NewRequest("GET", "/v1/openapi.json", nil)
+		req.Host = tc.host
+		if tc.tls {
+			req.TLS = &tls.ConnectionState{}
+		}
+		w := httptest.NewRecorder()
+		router.ServeHTTP(w, req)
+		var spec struct {
+			Servers []struct{ URL string } `json:"servers"`
+			Paths   map[string]any         `json:"paths"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &spec); err != nil || w.Code != 200 {
+			t.Fatalf("%q: %d %v", tc.host, w.Code, err)
+		}
+		if len(spec.Servers) != 1 || spec.Servers[0].URL != tc.want || len(spec.Paths) < 10 {
+			t.Errorf("Host %q (TLS %v): servers %+v, want %q", tc.host, tc.tls, spec.Servers, tc.want)
+		}
+		if cl := w.Header().Get("Content-Length"); cl != strconv.Itoa(w.Body.Len()) {
+			t.Errorf("Content-Length %s for %d bytes", cl, w.Body.Len())
+		}
 	}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/portcullis/portcullis/control/auth"
 )
@@ -28,7 +29,9 @@ func (s *server) putPolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who, _ := auth.FromContext(r.Context())
-	p, version, err := s.cfg.Admin.ReplacePolicy(r.Context(), who, r.Header.Get("If-Match"), body)
+	// Several If-Match lines are one list (RFC 9110 5.3).
+	ifMatch := strings.Join(r.Header.Values("If-Match"), ", ")
+	p, version, err := s.cfg.Admin.ReplacePolicy(r.Context(), who, ifMatch, body)
 	if err != nil {
 		s.fail(w, r, err)
 		return

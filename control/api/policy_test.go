@@ -61,6 +61,55 @@ func TestPolicyReplace(t *testing.T) {
 	})
 }
 
+// TestIfMatch: If-Match is "*" alone or a list of quoted entity tags (RFC 9110 13.1.1), on one
+// header line or several; anything else is a 400 that says how to write it, never "the policy
+// changed". Weak tags never match (strong comparison).
+func TestIfMatch(t *testing.T) {
+	e := newEnv(t, "sqlite", envOptions{})
+	doc := func(i int) string {
+		return fmt.Sprintf(`{"version":1,"routes":[{"name":"r%d","match":{"path_prefix":"/r"},"auth":{"type":"none"}}]}`, i)
+	}
+	for i, tc := range []struct {
+		name    string
+		ifMatch []string // header lines; %s is the current ETag
+		status  int
+		code    string
+	}{
+		{"current", []string{"%s"}, 200, ""},
+		{"star", []string{"*"}, 200, ""},
+		{"list with the current", []string{`"999", %s`}, 200, ""},
+		{"list over two lines", []string{`"999"`, "%s"}, 200, ""},
+		{"comma inside a tag", []string{`"9,9", %s`}, 200, ""},
+		{"stale", []string{`"999"`}, 412, "precondition_failed"},
+		{"weak", []string{"W/%s"}, 412, "precondition_failed"},
+		{"empty tag", []string{`""`}, 412, "precondition_failed"},
+		{"unquoted", []string{"2"}, 400, "invalid_header"},
+		{"unquoted current", []string{"CURRENT"}, 400, "invalid_header"},
+		{"star in a list", []string{`"9", *`}, 400, "invalid_header"},
+		{"star on a second line", []string{`"9"`, "*"}, 400, "invalid_header"},
+		{"unterminated", []string{`"1`}, 400, "invalid_header"},
+		{"space in a tag", []string{`"1 2"`}, 400, "invalid_header"},
+		{"junk after a tag", []string{`"1"x`}, 400, "invalid_header"},
+		{"empty member", []string{`"9",,%s`}, 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			etag := e.do("GET", "/v1/policy", adminToken, nil).header.Get("ETag")
+			var headers []string
+			for _, line := range tc.ifMatch {
+				if strings.Contains(line, "%s") {
+					line = fmt.Sprintf(line, etag)
+				}
+				headers = append(headers, "If-Match", strings.ReplaceAll(line, "CURRENT", strings.Trim(etag, `"`)))
+			}
+			r := e.do("PUT", "/v1/policy", adminToken, doc(i), headers...)
+			m := expect(t, r, tc.status, tc.code)
+			if tc.code == "invalid_header" && !strings.Contains(m["error"].(string), `quoted entity tags such as "12"`) {
+				t.Fatalf("the 400 does not say how to write If-Match: %v", m)
+			}
+		})
+	}
+}
+
 func TestPolicyErrors(t *testing.T) {
 	e := newEnv(t, "sqlite", envOptions{})
 	for _, tc := range []struct {
@@ -74,8 +123,12 @@ func TestPolicyErrors(t *testing.T) {
 		{"no version", `{"routes":[]}`, 422, "invalid_request", []string{"version"}},
 		{"unknown field", `{"version":1,"rules":[]}`, 422, "invalid_request", []string{"rules"}},
 		{"keys are not edited here", `{"version":1,"keys":[{"id":"k","sha256":"` + strings.Repeat("a", 64) + `"}]}`, 422, "invalid_request", []string{"keys"}},
+		{"not even an empty list of keys", `{"version":1,"keys":[]}`, 422, "invalid_request", []string{"keys"}},
+		{"keys with the other problems", `{"version":2,"keys":[],"routes":[{"name":"a b","auth":{"type":"none"}}]}`, 422, "invalid_request",
+			[]string{"version", "keys", "routes[0].name"}},
 		{"every route problem", `{"version":1,"routes":[{"name":"a b","match":{"path_prefix":"api","methods":["get"]},"auth":{"type":"magic"}},{"name":"x","limits":{"max_body_bytes":0}}]}`,
-			422, "invalid_request", []string{"routes[1].limits.max_body_bytes", "routes[1].auth"}},
+			422, "invalid_request", []string{"routes[1].limits.max_body_bytes", "routes[1].auth", // decoding first
+				"routes[0].name", "routes[0].match.path_prefix", "routes[0].match.methods[0]", "routes[0].auth.type"}},
 		{"validation after decoding", `{"version":1,"routes":[{"name":"a b","match":{"path_prefix":"api","methods":["get"]},"auth":{"type":"magic"}}]}`,
 			422, "invalid_request", []string{"routes[0].name", "routes[0].match.path_prefix", "routes[0].match.methods[0]", "routes[0].auth.type"}},
 		{"duplicate route names", `{"version":1,"routes":[` + apiRoute + `,` + apiRoute + `]}`, 422, "invalid_request", []string{"routes[1].name"}},

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -152,8 +153,26 @@ func TestUsageReports(t *testing.T) {
 		if kb["use_count"] != 1.0 || kb["last_used_at"] != "2030-01-02T03:05:05Z" {
 			t.Fatalf("key b after reports: use_count %v, last_used_at %v", kb["use_count"], kb["last_used_at"])
 		}
+		// A report says when each key was last used (Unix ms, by the filter's clock): that time
+		// is recorded, not the poll's. A time after the poll arrived is the poll's time.
+		c, _ := e.createKey(map[string]any{"name": "c"})
+		d, _ := e.createKey(map[string]any{"name": "d"})
+		idc, idd := c["id"].(string), d["id"].(string)
+		usedAt := e.clock.Now().Add(-40 * time.Second).Add(123 * time.Millisecond)
+		future := e.clock.Now().Add(time.Hour)
+		e.do("GET", "/v1/snapshot?wait=0&version=0", dataplaneToken, nil, snapshot.UsageHeader,
+			fmt.Sprintf("%s=2@%d,%s=1@%d", idc, usedAt.UnixMilli(), idd, future.UnixMilli()))
+		kc := expect(t, e.do("GET", "/v1/keys/"+idc, adminToken, nil), http.StatusOK, "")
+		kd := expect(t, e.do("GET", "/v1/keys/"+idd, adminToken, nil), http.StatusOK, "")
+		if kc["use_count"] != 2.0 || kc["last_used_at"] != usedAt.UTC().Format(time.RFC3339Nano) {
+			t.Fatalf("key c: use_count %v, last_used_at %v; want 2, %v (the time of the use)", kc["use_count"], kc["last_used_at"], usedAt.UTC())
+		}
+		if kd["last_used_at"] != e.clock.Now().UTC().Format(time.RFC3339Nano) {
+			t.Fatalf("key d, reported in the future: last_used_at %v, want the poll's time %v", kd["last_used_at"], e.clock.Now().UTC())
+		}
+
 		var metricsText = string(e.do("GET", "/metrics", "", nil).body)
-		for _, want := range []string{"portcullis_control_usage_entries_total 4", "portcullis_control_usage_rejected_total 1"} {
+		for _, want := range []string{"portcullis_control_usage_entries_total 6", "portcullis_control_usage_rejected_total 1"} {
 			if !contains(metricsText, want) {
 				t.Errorf("metrics lack %q", want)
 			}

@@ -30,6 +30,8 @@ import (
 type Config struct {
 	// Addr is the listen address (default ":8081").
 	Addr string
+	// Listener, when set, is served instead of listening on Addr; Start closes it on failure.
+	Listener net.Listener
 	// DatabaseURL selects PostgreSQL; when empty the embedded SQLite store at DataPath is used.
 	DatabaseURL string
 	DataPath    string // default "./data/portcullis.db"
@@ -89,19 +91,36 @@ func Run(ctx context.Context, cfg Config) error {
 	return s.Wait()
 }
 
-// Start opens the store, applies migrations, makes sure an admin can log in, loads or creates
-// the signing key, publishes the current snapshot and starts serving. Any failure here stops
-// the start: nothing is served half-configured.
+// Start listens, then opens the store, applies migrations, makes sure an admin can log in,
+// loads or creates the signing key, publishes the current snapshot and starts serving. Any
+// failure here stops the start: nothing is served half-configured.
+//
+// # Notes
+//
+// The address is bound before the store is touched: a second start on a busy port must fail
+// without rotating a bootstrap token that the running server's filters poll with.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	cfg = withDefaults(cfg)
+	ln := cfg.Listener
+	ok := false
+	defer func() {
+		if !ok && ln != nil {
+			ln.Close()
+		}
+	}()
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, errors.New("set both -tls-cert and -tls-key, or neither")
+	}
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, err
+		}
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	ok := false
 	defer func() {
 		if !ok {
 			st.Close()
@@ -146,10 +165,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("first snapshot: %w", err)
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, err
-	}
 	stop := make(chan struct{})
 	handler := api.New(api.Config{Admin: svc, Publisher: pub, Clock: cfg.Clock, Logger: cfg.Logger, Metrics: reg,
 		RateLimit: cfg.RateLimit, Stop: stop})

@@ -30,9 +30,9 @@ type Store interface {
 	// TokenByHash finds a token by the hex SHA-256 of its secret (ErrNotFound if none), outside
 	// any transaction: it runs on every authenticated request.
 	TokenByHash(ctx context.Context, sha256 string) (Token, error)
-	// RecordUsage adds use counts to keys and moves their last_used_at forward to at. Unknown
-	// ids are ignored. It does not change the snapshot version.
-	RecordUsage(ctx context.Context, at time.Time, counts map[string]uint64) error
+	// RecordUsage adds each key's use count and moves its last_used_at forward to the use's
+	// time (never backwards). Unknown ids are ignored. It does not change the snapshot version.
+	RecordUsage(ctx context.Context, uses map[string]Use) error
 	// Subscribe returns a channel that receives a value (coalesced, never blocking the sender)
 	// whenever a new version may have been committed, by this process or another replica.
 	// cancel releases the subscription.

@@ -23,6 +23,13 @@ type Policy struct {
 	UpdatedAt time.Time
 }
 
+// Use is what a usage report says of one key: requests it authenticated, and when the last of
+// them was made.
+type Use struct {
+	Count uint64
+	At    time.Time
+}
+
 // Key is an API key. The raw key is never stored.
 type Key struct {
 	Seq          int64 // creation order, assigned by the store

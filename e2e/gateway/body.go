@@ -74,6 +74,11 @@ func (ex *exchange) pump(pw *io.PipeWriter, res wasmhost.Result) error {
 			ex.mu.Lock()
 			ex.bodyRead = true
 			ex.mu.Unlock()
+		case err != nil && ex.timedOut(err):
+			// The server's read timeout ended a body the client was too slow to send: Envoy's
+			// request timeout reply.
+			ex.decide(requestTimeout(), nil)
+			return errDecided
 		case err != nil:
 			err = fmt.Errorf("reading the request body: %w", err)
 			ex.decide(nil, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ type exchange struct {
 	local    *wasmhost.Response // a local response decided outside the handler goroutine
 	resetErr error
 	bodyRead bool // the client's body was read to its end
+	ending   bool // finish set a read deadline to stop the feeder
 }
 
 // errDecided stops the upstream request body once the filter has answered or reset.
@@ -87,6 +89,22 @@ func (ex *exchange) wait(waitFn func(context.Context) (wasmhost.Result, error), 
 	return res
 }
 
+// timedOut reports whether a body read failed on the server's read timeout rather than on
+// the deadline finish sets to stop the feeder.
+func (ex *exchange) timedOut(err error) bool {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return !ex.ending && errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// requestTimeout is the reply to a request whose body did not arrive within the read timeout,
+// as Envoy's request_timeout answers.
+func requestTimeout() *wasmhost.Response {
+	body := []byte("request timeout")
+	return &wasmhost.Response{Status: http.StatusRequestTimeout, Body: body, Details: "request_overall_timeout",
+		Headers: [][2]string{{"content-type", "text/plain"}}}
+}
+
 func streamTimeout() *wasmhost.Response {
 	body := []byte("stream timeout")
 	return &wasmhost.Response{Status: http.StatusRequestTimeout, Body: body, Details: "stream_idle_timeout",
@@ -129,6 +147,9 @@ func (ex *exchange) finish() (abort bool) {
 			select {
 			case <-ex.fed:
 			default:
+				ex.mu.Lock()
+				ex.ending = true
+				ex.mu.Unlock()
 				_ = http.NewResponseController(ex.w.ResponseWriter).SetReadDeadline(time.Now())
 			}
 		}

@@ -68,6 +68,12 @@ type env struct {
 // loopback port, and stops it with the test.
 func start(t testing.TB, moduleName string, opts wasmhost.Options, upstream http.Handler, cfg gateway.Config) *env {
 	t.Helper()
+	return startTimeouts(t, moduleName, opts, upstream, cfg, gateway.Timeouts{})
+}
+
+// startTimeouts is start with the given client timeouts (zero fields: the defaults).
+func startTimeouts(t testing.TB, moduleName string, opts wasmhost.Options, upstream http.Handler, cfg gateway.Config, timeouts gateway.Timeouts) *env {
+	t.Helper()
 	l := &logs{}
 	logger := slog.New(l)
 	if cfg.Logger != nil { // the caller's (benchmarks: not kept in memory)
@@ -94,7 +100,7 @@ func start(t testing.TB, moduleName string, opts wasmhost.Options, upstream http
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- gateway.Serve(ctx, ln, g, 5*time.Second, logger) }()
+	go func() { done <- gateway.ServeTimeouts(ctx, ln, g, 5*time.Second, logger, timeouts) }()
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {

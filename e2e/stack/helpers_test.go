@@ -3,6 +3,7 @@ package stack_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -167,4 +168,18 @@ func (e env) waitMetric(t testing.TB, name string, n int64, limit time.Duration)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// PluginConfigToken is the data-plane token the filter polls with.
+func (e env) PluginConfigToken(t testing.TB) string {
+	t.Helper()
+	cfg, err := e.PluginConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ Control struct{ Token string } }
+	if err := json.Unmarshal(cfg, &c); err != nil || c.Control.Token == "" {
+		t.Fatalf("plugin configuration: %v", err)
+	}
+	return c.Control.Token
 }

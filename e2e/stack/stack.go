@@ -43,6 +43,9 @@ type Config struct {
 	Control server.Config
 	// GatewayAddr and AdminAddr are where the gateway and its metrics listen.
 	GatewayAddr, AdminAddr string
+	// GatewayListener and AdminListener, when set, are served instead of listening on the
+	// addresses (as Control.Listener is for the control server); Listen sets all three.
+	GatewayListener, AdminListener net.Listener
 	// Upstream receives allowed requests; nil starts the echo upstream on a free port.
 	Upstream *url.URL
 	// Workers is the number of filter VMs; 0 means GOMAXPROCS.
@@ -56,6 +59,16 @@ type Config struct {
 	// ControlVia, when set, maps the control server's base URL to the URL the filter polls,
 	// so a test can put a proxy in between. The server keeps its address across restarts.
 	ControlVia func(controlURL string) string
+	// Timeouts bound the gateway's clients (zero fields: gateway's defaults).
+	Timeouts gateway.Timeouts
+	// MaxPolicyAge is the readiness bound on the age of the filter's policy (/readyz on the
+	// admin address; default gateway.DefaultMaxPolicyAge).
+	MaxPolicyAge time.Duration
+	// Clock is the filter host's clock (ticks, http_call timeouts, the filter's wall clock);
+	// nil is the real one. With a *wasmhost.FakeClock, WaitApplied advances it by
+	// PollInterval while it waits, so the first polls happen; otherwise time moves only when
+	// the test advances it.
+	Clock wasmhost.Clock
 	// ReadyTimeout bounds the wait for every VM to apply the first snapshot (default 30s).
 	ReadyTimeout time.Duration
 	// Logger receives the control server's and the gateway's logs; nil discards them.
@@ -79,13 +92,61 @@ type Stack struct {
 	publicKey     string
 }
 
-// Start starts the control server, then the filter host configured to poll it, waits until
-// every VM has applied the first snapshot, then starts serving. On error nothing is left
-// running.
+// Listen binds the gateway, admin and control server addresses of cfg that have no listener
+// yet. A caller that must not touch anything while a port is busy (make run: the data
+// directory) calls it first. On error nothing stays bound.
+func Listen(cfg *Config) (err error) {
+	cfg.withAddrDefaults()
+	var bound []net.Listener
+	defer func() {
+		if err != nil {
+			for _, ln := range bound {
+				ln.Close()
+			}
+		}
+	}()
+	for _, l := range []struct {
+		ln   *net.Listener
+		addr string
+	}{{&cfg.Control.Listener, cfg.Control.Addr}, {&cfg.GatewayListener, cfg.GatewayAddr}, {&cfg.AdminListener, cfg.AdminAddr}} {
+		if *l.ln != nil {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return fmt.Errorf("stack: listening on %s: %w", l.addr, err)
+		}
+		*l.ln = ln
+		bound = append(bound, ln)
+	}
+	return nil
+}
+
+// Start binds every port (Listen), then starts the control server, then the filter host
+// configured to poll it, waits until every VM has applied the first snapshot, and starts
+// serving. On error nothing is left running and no listener stays open.
+//
+// # Notes
+//
+// The ports are bound before the control server opens the store: a second stack on the same
+// data that finds a port busy fails without rotating the data-plane token the running one
+// polls with.
 func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	defer func() {
+		if err != nil {
+			for _, ln := range []net.Listener{cfg.Control.Listener, cfg.GatewayListener, cfg.AdminListener} {
+				if ln != nil {
+					ln.Close() // closing one already served and closed is harmless
+				}
+			}
+		}
+	}()
 	cfg = withDefaults(cfg)
 	if len(cfg.Module) == 0 {
 		return nil, errors.New("stack: no filter module")
+	}
+	if err := Listen(&cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Control.DataplaneToken == "" {
 		if cfg.Control.DataplaneToken, err = auth.NewSecret(rand.Reader, auth.DataplanePrefix); err != nil {
@@ -99,44 +160,22 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			s.Close()
 		}
 	}()
-	if err := s.StartControl(ctx); err != nil {
+	if err := s.startControl(ctx, cfg.Control.Listener); err != nil {
 		return nil, err
 	}
+	s.cfg.Control.Listener = nil // served; a restart listens on the same address again
 
-	var lns []net.Listener
-	listen := func(addr string) (net.Listener, error) {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return nil, fmt.Errorf("stack: listening on %s: %w", addr, err)
-		}
-		lns = append(lns, ln)
-		return ln, nil
-	}
-	defer func() {
-		if err != nil {
-			for _, ln := range lns {
-				ln.Close()
-			}
-		}
-	}()
 	upstream := cfg.Upstream
 	if upstream == nil {
-		ln, err := listen("127.0.0.1:0")
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("stack: listening for the echo upstream: %w", err)
 		}
 		s.serve(runCtx, ln, gateway.Echo())
 		upstream = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	}
 	s.upstreamURL = upstream.String()
-	gwLn, err := listen(cfg.GatewayAddr)
-	if err != nil {
-		return nil, err
-	}
-	adminLn, err := listen(cfg.AdminAddr)
-	if err != nil {
-		return nil, err
-	}
+	gwLn, adminLn := cfg.GatewayListener, cfg.AdminListener
 
 	pluginConfig, err := s.PluginConfig()
 	if err != nil {
@@ -149,6 +188,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		Clusters:            map[string]string{ControlCluster: s.clusterURL()},
 		Logger:              cfg.Logger,
 		CompilationCacheDir: cfg.CompilationCacheDir,
+		Clock:               cfg.Clock,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stack: starting the filter: %w", err)
@@ -161,13 +201,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.serve(runCtx, gwLn, gw)
-	s.serve(runCtx, adminLn, gateway.Admin(s.host))
+	s.serve(runCtx, adminLn, gateway.Admin(s.host, gateway.PolicyFresh(cfg.MaxPolicyAge)))
 	s.gatewayURL = "http://" + gwLn.Addr().String()
 	s.adminURL = "http://" + adminLn.Addr().String()
 	return s, nil
 }
 
-func withDefaults(cfg Config) Config {
+func (cfg *Config) withAddrDefaults() {
 	if cfg.Control.Addr == "" {
 		cfg.Control.Addr = "127.0.0.1:0"
 	}
@@ -177,6 +217,10 @@ func withDefaults(cfg Config) Config {
 	if cfg.AdminAddr == "" {
 		cfg.AdminAddr = "127.0.0.1:0"
 	}
+}
+
+func withDefaults(cfg Config) Config {
+	cfg.withAddrDefaults()
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 200 * time.Millisecond
 	}
@@ -199,7 +243,7 @@ func (s *Stack) serve(ctx context.Context, ln net.Listener, h http.Handler) {
 	s.serving.Add(1)
 	go func() {
 		defer s.serving.Done()
-		if err := gateway.Serve(ctx, ln, h, drain, s.cfg.Logger); err != nil {
+		if err := gateway.ServeTimeouts(ctx, ln, h, drain, s.cfg.Logger, s.cfg.Timeouts); err != nil {
 			s.errs <- err
 		}
 	}()
@@ -231,15 +275,19 @@ func (s *Stack) clusterURL() string {
 	return u
 }
 
-// StartControl starts the control server; after StopControl it starts again on the same
-// address and store, as an operator restarting it would.
-func (s *Stack) StartControl(ctx context.Context) error {
+// StartControl starts the control server again after StopControl, on the same address and
+// store, as an operator restarting it would.
+func (s *Stack) StartControl(ctx context.Context) error { return s.startControl(ctx, nil) }
+
+// startControl starts the control server on ln, or on its address when ln is nil.
+func (s *Stack) startControl(ctx context.Context, ln net.Listener) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.control != nil {
 		return errors.New("stack: the control server is running")
 	}
 	cfg := s.cfg.Control
+	cfg.Listener = ln
 	if s.controlAddr != "" {
 		cfg.Addr = s.controlAddr
 	}
@@ -281,6 +329,9 @@ func (s *Stack) WaitApplied(ctx context.Context, n int, timeout time.Duration) e
 	for {
 		if s.Applied() >= int64(n) {
 			return nil
+		}
+		if fake, ok := s.cfg.Clock.(*wasmhost.FakeClock); ok {
+			fake.Advance(s.cfg.PollInterval)
 		}
 		select {
 		case <-ctx.Done():

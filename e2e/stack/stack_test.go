@@ -144,3 +144,41 @@ func TestLastUsedAt(t *testing.T) {
 		})
 	}
 }
+
+// TestLastUsedBeforeRevocation: a key used and then revoked at once shows last_used_at at the
+// time of the use, before revoked_at. (It used to be the time the usage report arrived, which
+// rides on the poll after the revocation — the polls before it are held open — so last_used_at
+// came out later than revoked_at.)
+func TestLastUsedBeforeRevocation(t *testing.T) {
+	e := start(t, stores[0].cfg(t), nil)
+	applied := e.Applied()
+	k := e.createKey(t, "short-lived")
+	if err := e.WaitApplied(context.Background(), int(applied)+workers, publishLimit); err != nil {
+		t.Fatal(err)
+	}
+
+	usedAt := time.Now()
+	if got := e.get(t, k.Key); got != http.StatusOK {
+		t.Fatalf("use: %d", got)
+	}
+	if err := e.api.RevokeKey(context.Background(), k.ID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := e.api.Key(context.Background(), k.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.UseCount == 1 {
+			if got.LastUsedAt == nil || got.RevokedAt == nil || got.LastUsedAt.After(*got.RevokedAt) || got.LastUsedAt.Before(usedAt.Add(-time.Millisecond)) {
+				t.Fatalf("last_used_at %v, revoked_at %v; want the time of the use (%v), before the revocation", got.LastUsedAt, got.RevokedAt, usedAt.UTC())
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("use_count %d after 10 s, want 1", got.UseCount)
+		}
+		time.Sleep(100 * time.Millisecond) // the admin API allows 20 requests a second
+	}
+}

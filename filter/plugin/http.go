@@ -15,8 +15,9 @@ type httpContext struct {
 	plugin *pluginContext
 	engine *engine.Engine
 
-	method, path string // for the denial log line
-	keyID        string // the authenticated key, for usage reporting
+	method, path string    // for the denial log line
+	keyID        string    // the authenticated key, for usage reporting
+	at           time.Time // when the request arrived, the key's time of use
 	maxBody      int64
 	bodySeen     int64
 	denied       bool
@@ -70,7 +71,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 		proxywasm.LogErrorf("portcullis: editing request headers: %v", err)
 		return h.reply(engine.Deny(engine.CodeInternalError))
 	}
-	h.maxBody, h.keyID, h.response = d.MaxBodyBytes, d.KeyID, d.Response
+	h.maxBody, h.keyID, h.response, h.at = d.MaxBodyBytes, d.KeyID, d.Response, req.Now
 	if d.BufferBody {
 		if endOfStream { // no body: judge the empty one now
 			if v := h.engine.DecideBody(&d, &req, nil); !v.Allow {
@@ -183,7 +184,7 @@ func (h *httpContext) OnHttpStreamDone() {
 	}
 	h.plugin.metrics.allowed.Increment(1)
 	if h.keyID != "" && h.plugin.control != nil {
-		h.plugin.usage.add(h.keyID, 1)
+		h.plugin.usage.add(h.keyID, 1, h.at)
 	}
 }
 

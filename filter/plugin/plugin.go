@@ -1,8 +1,11 @@
 package plugin
 
 import (
+	"time"
+
 	"github.com/portcullis/portcullis/filter/config"
 	"github.com/portcullis/portcullis/shared/engine"
+	"github.com/portcullis/portcullis/shared/snapshot"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
@@ -11,13 +14,16 @@ type pluginContext struct {
 	types.DefaultPluginContext
 	engine  *engine.Engine // nil until a policy is known: requests then get 503
 	metrics *metrics
+	now     func() time.Time
 
 	// Polling the control server (nil control: static mode).
 	control  *config.Control
 	version  uint64 // applied snapshot version; 0 for the inline policy
 	polling  bool
-	inflight map[string]uint64 // usage counts riding on the poll in flight
+	inflight map[string]snapshot.Use // usage riding on the poll in flight
 	usage    usage
+	fresh    freshness // when the control server last confirmed the policy
+	trouble  trouble   // the current run of polls that did not refresh it
 }
 
 // OnPluginStart parses and compiles the configuration. Any problem fails the start, so Envoy
@@ -49,6 +55,9 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 			proxywasm.LogCriticalf("portcullis: setting the poll tick: %v", err)
 			return types.OnPluginStartStatusFailed
 		}
+		tick := time.Duration(cfg.Control.PollIntervalMillis) * time.Millisecond
+		p.fresh = newFreshness(p.now(), p.engine != nil, tick)
+		p.fresh.publish(p.now(), p.metrics) // a worker without a policy shows before the first tick
 		proxywasm.LogInfof("portcullis: polling cluster %q for policy snapshots", cfg.Control.Cluster)
 	}
 	return types.OnPluginStartStatusOK

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis/shared/engine"
@@ -20,9 +21,16 @@ const maxSnapshotBytes = 64 << 20
 // version exists (long poll), so a change is applied as soon as the server answers; after an
 // applied snapshot the next poll starts at once, and the tick period only spaces out polls
 // after errors, rejections or "not modified".
+//
+// Every tick also publishes how old the policy in force is (portcullis_policy_age_seconds),
+// whether or not a poll is in flight.
 func (p *pluginContext) OnTick() {
 	defer p.recoverRoot("tick")
-	if p.control == nil || p.polling {
+	if p.control == nil {
+		return
+	}
+	p.fresh.publish(p.now(), p.metrics)
+	if p.polling {
 		return
 	}
 	p.poll()
@@ -44,7 +52,7 @@ func (p *pluginContext) poll() {
 	if _, err := proxywasm.DispatchHttpCall(c.Cluster, headers, nil, nil, uint32(c.TimeoutMillis), p.onPollResponse); err != nil {
 		p.usage.restore(taken)
 		p.metrics.pollFailures.Increment(1)
-		proxywasm.LogWarnf("portcullis: polling cluster %q: %v; keeping policy version %d", c.Cluster, err, p.version)
+		p.failed(fmt.Sprintf("dispatching the poll to cluster %q: %v", c.Cluster, err))
 		return
 	}
 	p.polling = true
@@ -61,14 +69,14 @@ func (p *pluginContext) onPollResponse(numHeaders, bodySize, _ int) {
 	if numHeaders == 0 { // Envoy's way of saying the call failed or timed out
 		p.usage.restore(taken)
 		p.metrics.pollFailures.Increment(1)
-		proxywasm.LogWarnf("portcullis: control server unreachable or timed out; keeping policy version %d", p.version)
+		p.failed(fmt.Sprintf("the control server (cluster %q) is unreachable or gave no answer within %d ms", p.control.Cluster, p.control.TimeoutMillis))
 		return
 	}
 	headers, err := proxywasm.GetHttpCallResponseHeaders()
 	if err != nil {
 		p.usage.restore(taken)
 		p.metrics.pollFailures.Increment(1)
-		proxywasm.LogWarnf("portcullis: reading the poll response: %v", err)
+		p.failed(fmt.Sprintf("reading the poll response: %v", err))
 		return
 	}
 	status, sig := "", ""
@@ -82,22 +90,65 @@ func (p *pluginContext) onPollResponse(numHeaders, bodySize, _ int) {
 	}
 	switch status {
 	case "304":
-		return
+		p.confirmed()
 	case "200":
 		err := p.applyWithoutGC(bodySize, sig)
 		if err != nil {
 			p.metrics.snapshotRejected.Increment(1)
-			proxywasm.LogWarnf("portcullis: rejected snapshot: %v; keeping policy version %d", err, p.version)
+			p.failed(fmt.Sprintf("rejected a snapshot: %v", err))
 			return
 		}
+		p.confirmed()
 		// Ask for the next version at once: the server holds the poll until there is one, so
 		// a burst of changes is not spaced out by the tick period.
 		p.poll()
 	default:
 		p.usage.restore(taken)
 		p.metrics.pollFailures.Increment(1)
-		proxywasm.LogWarnf("portcullis: control server answered %s; keeping policy version %d", status, p.version)
+		p.failed(statusProblem(status, bodyExcerpt(bodySize)))
 	}
+}
+
+// statusProblem explains an unexpected poll status to the operator reading the log. The
+// answer may come from the proxy rather than the control server (a 503 when the cluster is
+// unreachable), so the start of its body goes along.
+func statusProblem(status, body string) string {
+	var why string
+	switch status {
+	case "401", "403":
+		why = "the control server refused the data-plane token (status " + status +
+			"): it was revoked or replaced (another start on the same data rotates it); set control.token to a valid one"
+	case "429":
+		why = "the control server rate-limits this data-plane token (status 429)"
+	default:
+		why = "the poll was answered with status " + status
+	}
+	if body != "" {
+		why += " (" + body + ")"
+	}
+	return why
+}
+
+// maxExcerpt bounds the part of an error answer that goes into the log.
+const maxExcerpt = 160
+
+// bodyExcerpt is the start of the poll answer's body with anything but printable ASCII
+// replaced: an error answer's words for the log, never a way to forge log lines.
+func bodyExcerpt(bodySize int) string {
+	if bodySize <= 0 {
+		return ""
+	}
+	b, err := proxywasm.GetHttpCallResponseBody(0, min(bodySize, maxExcerpt))
+	if err != nil {
+		return ""
+	}
+	out := []byte(strings.TrimSpace(string(b)))
+	for i, c := range out {
+		if c < 0x20 || c > 0x7e {
+			out[i] = '?'
+		}
+	}
+	return string(out)
 }
 
 var errStale = errors.New("not newer than the applied version")
@@ -145,7 +196,7 @@ func (p *pluginContext) apply(bodySize int, sig string) error {
 	}
 	p.engine, p.version = eng, s.Version
 	p.metrics.snapshotApplied.Increment(1)
-	p.metrics.policyVersion.Add(int64(s.Version) - p.metrics.policyVersion.Value())
+	setGauge(p.metrics.policyVersion, s.Version)
 	took := time.Since(start)
 	p.metrics.applyMillis.Record(uint64(took.Milliseconds()))
 	proxywasm.LogInfof("portcullis: applied policy version %d (%d routes, %d keys, %d bytes) in %v",

@@ -107,6 +107,7 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 	if got := debug.SetGCPercent(gcPercent); got != gcPercent {
 		t.Fatalf("GC percent after the apply = %d, want %d", got, gcPercent)
 	}
+	sent := time.Now()
 	if o, _ := send(host, &apiReq); o.Status != 0 {
 		t.Fatalf("after the snapshot: %d %s, want allowed", o.Status, o.Body)
 	}
@@ -127,11 +128,12 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 	if p := header(again.Headers, ":path"); p != "/v1/snapshot?version=7&wait=5" {
 		t.Fatalf("next poll path = %q", p)
 	}
-	// It came back "not modified"; the poll after it, on the tick, reports the key's use.
+	// It came back "not modified"; the poll after it, on the tick, reports the key's use and
+	// when it happened.
 	host.CallOnHttpCallResponse(again.CalloutID, [][2]string{{":status", "304"}}, nil, nil)
 	next := lastPoll(t, host)
-	if u := header(next.Headers, "x-portcullis-usage"); u != "k-full=1" {
-		t.Fatalf("usage header = %q, want k-full=1", u)
+	if u := usageOf(t, next); u["k-full"].Count != 1 || len(u) != 1 || !usedBetween(u["k-full"], sent, time.Now()) {
+		t.Fatalf("usage header = %q, want k-full=1 at the time of the request (%v)", header(next.Headers, "x-portcullis-usage"), sent)
 	}
 	for _, l := range append(host.GetInfoLogs(), host.GetWarnLogs()...) {
 		if strings.Contains(l, "dp-secret-token") {
@@ -194,20 +196,21 @@ func TestUsageSurvivesFailedPoll(t *testing.T) {
 	send(host, &apiReq)
 	send(host, &apiReq)
 	first := lastPoll(t, host)
-	if u := header(first.Headers, "x-portcullis-usage"); u != "k-full=2" {
-		t.Fatalf("usage = %q, want k-full=2", u)
+	if u := usageOf(t, first); u["k-full"].Count != 2 {
+		t.Fatalf("usage = %+v, want k-full=2", u)
 	}
 	host.CallOnHttpCallResponse(first.CalloutID, nil, nil, nil) // unreachable
+	before := time.Now()
 	send(host, &apiReq)
-	if u := header(lastPoll(t, host).Headers, "x-portcullis-usage"); u != "k-full=3" {
-		t.Fatalf("after a failed poll usage = %q, want k-full=3", u)
+	if u := usageOf(t, lastPoll(t, host)); u["k-full"].Count != 3 || !usedBetween(u["k-full"], before, time.Now()) {
+		t.Fatalf("after a failed poll usage = %+v, want k-full=3 last used by the latest request", u)
 	}
 }
 
 func TestUsageHeaderIsBounded(t *testing.T) {
 	var u usage
 	for i := 0; i < 2000; i++ {
-		u.add("key-with-a-long-identifier-"+strconv.Itoa(i), 1)
+		u.add("key-with-a-long-identifier-"+strconv.Itoa(i), 1, time.Now())
 	}
 	total := 0
 	for polls := 0; ; polls++ {
@@ -226,4 +229,19 @@ func TestUsageHeaderIsBounded(t *testing.T) {
 	if total != 2000 {
 		t.Fatalf("reported %d keys, want 2000", total)
 	}
+}
+
+// usageOf parses the usage report a poll carries.
+func usageOf(t *testing.T, poll proxytest.HttpCalloutAttribute) map[string]snapshot.Use {
+	t.Helper()
+	u, err := snapshot.ParseUsage(header(poll.Headers, snapshot.UsageHeader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// usedBetween reports whether a use's time (to the millisecond) falls within [from, to].
+func usedBetween(u snapshot.Use, from, to time.Time) bool {
+	return !u.Last.Before(from.Truncate(time.Millisecond)) && !u.Last.After(to)
 }

@@ -2,8 +2,7 @@ package plugin
 
 import (
 	"errors"
-	"strconv"
-	"strings"
+	"time"
 
 	"github.com/portcullis/portcullis/shared/snapshot"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
@@ -11,7 +10,8 @@ import (
 )
 
 const (
-	// usageKey is the shared-data entry where the worker VMs pool their per-key use counts.
+	// usageKey is the shared-data entry where the worker VMs pool their per-key use, in the
+	// usage header's own format (snapshot.EncodeUsage).
 	usageKey = "portcullis.usage.v1"
 	// maxUsageHeader bounds the usage report on one poll; what does not fit waits for the next.
 	maxUsageHeader = snapshot.MaxUsageBytes
@@ -23,22 +23,24 @@ const (
 	casAttempts = 4
 )
 
-// usage counts allowed requests per key id. A request only touches this VM's map; every tick
-// moves the counts into shared data, and whichever VM polls next takes the pooled counts
-// (compare-and-swap, so no count is lost or reported twice) and reports them on its poll. The
-// server thus hears of a key's use on the first poll that returns from any worker.
+// usage counts allowed requests per key id, with the time of each key's last one (so the
+// control server records when a key was used, not when the report reached it). A request only
+// touches this VM's map; every tick moves the counts into shared data, and whichever VM polls
+// next takes the pooled counts (compare-and-swap, so no count is lost or reported twice) and
+// reports them on its poll. The server thus hears of a key's use on the first poll that
+// returns from any worker.
 type usage struct {
-	counts map[string]uint64
+	counts map[string]snapshot.Use
 }
 
-func (u *usage) add(keyID string, n uint64) {
+func (u *usage) add(keyID string, n uint64, at time.Time) {
 	if n == 0 {
 		return
 	}
 	if u.counts == nil {
-		u.counts = make(map[string]uint64)
+		u.counts = make(map[string]snapshot.Use)
 	}
-	u.counts[keyID] += n
+	u.counts[keyID] = u.counts[keyID].Add(snapshot.Use{Count: n, Last: at})
 }
 
 // flush moves this VM's counts into the shared pool. On contention or a full pool the rest
@@ -52,15 +54,19 @@ func (u *usage) flush() {
 		if err != nil {
 			return
 		}
-		moved := make(map[string]uint64)
-		for id, n := range u.counts {
-			if _, ok := pooled[id]; !ok && encodedLen(pooled)+entryLen(id, pooled[id]+n) > maxSharedUsage {
-				continue
+		size := len(snapshot.EncodeUsage(pooled, 0, nil))
+		moved := make(map[string]bool)
+		for id, use := range u.counts {
+			if _, ok := pooled[id]; !ok {
+				if size+1+snapshot.UsageEntryLen(id, use) > maxSharedUsage {
+					continue
+				}
+				size += 1 + snapshot.UsageEntryLen(id, use)
 			}
-			pooled[id] += n
-			moved[id] = n
+			pooled[id] = pooled[id].Add(use)
+			moved[id] = true
 		}
-		err = proxywasm.SetSharedData(usageKey, encodeUsage(pooled, 0, nil), cas)
+		err = proxywasm.SetSharedData(usageKey, snapshot.EncodeUsage(pooled, 0, nil), cas)
 		if errors.Is(err, types.ErrorStatusCasMismatch) {
 			continue
 		}
@@ -74,20 +80,20 @@ func (u *usage) flush() {
 }
 
 // take flushes this VM's counts, then takes up to maxUsageHeader bytes of the pool: the report
-// for one poll, "id=count,id=count", and the counts it holds (to restore if the poll fails).
-func (u *usage) take() (string, map[string]uint64) {
+// for one poll and the uses it holds (to restore if the poll fails).
+func (u *usage) take() (string, map[string]snapshot.Use) {
 	u.flush()
 	for range casAttempts {
 		pooled, cas, err := readPool()
 		if err != nil || len(pooled) == 0 {
 			return "", nil
 		}
-		taken := make(map[string]uint64)
-		report := encodeUsage(pooled, maxUsageHeader, taken)
+		taken := make(map[string]snapshot.Use)
+		report := snapshot.EncodeUsage(pooled, maxUsageHeader, taken)
 		for id := range taken {
 			delete(pooled, id)
 		}
-		err = proxywasm.SetSharedData(usageKey, encodeUsage(pooled, 0, nil), cas)
+		err = proxywasm.SetSharedData(usageKey, snapshot.EncodeUsage(pooled, 0, nil), cas)
 		if errors.Is(err, types.ErrorStatusCasMismatch) {
 			continue
 		}
@@ -99,17 +105,18 @@ func (u *usage) take() (string, map[string]uint64) {
 	return "", nil
 }
 
-// restore puts counts back after a poll that did not reach the server; the next tick pools
+// restore puts uses back after a poll that did not reach the server; the next tick pools
 // them again.
-func (u *usage) restore(taken map[string]uint64) {
-	for id, n := range taken {
-		u.add(id, n)
+func (u *usage) restore(taken map[string]snapshot.Use) {
+	for id, use := range taken {
+		u.add(id, use.Count, use.Last)
 	}
 }
 
-// readPool reads the pooled counts and their cas. Entries that do not parse are dropped
-// (counts are best effort; the request path never depends on them).
-func readPool() (map[string]uint64, uint32, error) {
+// readPool reads the pooled uses and their cas. Only this filter's VMs write the pool, through
+// snapshot.EncodeUsage; an entry that does not parse anyway is dropped (use counts are best
+// effort; the request path never depends on them).
+func readPool() (map[string]snapshot.Use, uint32, error) {
 	data, cas, err := proxywasm.GetSharedData(usageKey)
 	if errors.Is(err, types.ErrorStatusNotFound) {
 		// Writing a new entry ignores the cas (in Envoy too), so the entry is created empty and
@@ -122,44 +129,9 @@ func readPool() (map[string]uint64, uint32, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	pooled := make(map[string]uint64)
-	for entry := range strings.SplitSeq(string(data), ",") {
-		id, n, ok := strings.Cut(entry, "=")
-		c, err := strconv.ParseUint(n, 10, 64)
-		if ok && err == nil && id != "" {
-			pooled[id] += c
-		}
+	pooled, perr := snapshot.ParseUsageEntries(string(data))
+	if perr != nil {
+		pooled = make(map[string]snapshot.Use)
 	}
 	return pooled, cas, nil
-}
-
-// encodeUsage writes counts as "id=count,…". With limit > 0 it stops before exceeding limit
-// bytes and records what it wrote in taken.
-func encodeUsage(counts map[string]uint64, limit int, taken map[string]uint64) []byte {
-	var buf []byte
-	for id, n := range counts {
-		if limit > 0 && len(buf)+1+entryLen(id, n) > limit {
-			continue
-		}
-		if len(buf) > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, id...)
-		buf = append(buf, '=')
-		buf = strconv.AppendUint(buf, n, 10)
-		if taken != nil {
-			taken[id] = n
-		}
-	}
-	return buf
-}
-
-func entryLen(id string, n uint64) int { return len(id) + 1 + len(strconv.FormatUint(n, 10)) }
-
-func encodedLen(counts map[string]uint64) int {
-	total := 0
-	for id, n := range counts {
-		total += entryLen(id, n) + 1
-	}
-	return total
 }

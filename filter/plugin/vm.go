@@ -1,17 +1,25 @@
 package plugin
 
 import (
+	"time"
+
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
 type vmContext struct {
 	types.DefaultVMContext
+	now func() time.Time // the host's clock inside a VM; tests running natively set their own
 }
 
 // NewVMContext returns the VM context to register with proxywasm.SetVMContext.
-func NewVMContext() types.VMContext { return &vmContext{} }
+func NewVMContext() types.VMContext { return &vmContext{now: wallClock} }
+
+// wallClock is the time without its monotonic reading: the filter's ages are differences of
+// wall-clock times, which VMs share as Unix times and which a host's test clock drives (the
+// monotonic clock it cannot).
+func wallClock() time.Time { return time.Now().Round(0) }
 
 // NewPluginContext is called once per plugin (filter configuration) in the VM.
-func (*vmContext) NewPluginContext(contextID uint32) types.PluginContext {
-	return &pluginContext{}
+func (v *vmContext) NewPluginContext(contextID uint32) types.PluginContext {
+	return &pluginContext{now: v.now}
 }

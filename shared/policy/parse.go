@@ -15,14 +15,24 @@ const (
 // ErrEmpty is returned for an empty document: there is no safe meaning to give it.
 var ErrEmpty = errors.New("policy document is empty")
 
+// Options change what a document may hold.
+type Options struct {
+	// RefuseKeys, when set, makes a "keys" field an error with this message, even an empty
+	// list: for documents whose keys are managed elsewhere (the control server's policy API).
+	RefuseKeys string
+}
+
 // Parse decodes and validates a policy document. The error, if any, is *strictjson.Errors (or a
 // *strictjson.SyntaxError for malformed JSON) listing every problem with its JSON path.
-func Parse(data []byte) (*Document, error) {
+func Parse(data []byte) (*Document, error) { return ParseWith(data, Options{}) }
+
+// ParseWith is Parse with options.
+func ParseWith(data []byte, o Options) (*Document, error) {
 	if len(data) == 0 {
 		return nil, ErrEmpty
 	}
 	r := strictjson.NewReader(data)
-	doc := Read(r, "")
+	doc := read(r, "", o)
 	if err := r.Finish(); err != nil {
 		return nil, err
 	}
@@ -32,15 +42,24 @@ func Parse(data []byte) (*Document, error) {
 // Read decodes a policy document that is part of a larger JSON document (the filter's plugin
 // configuration, a snapshot) from r, with path prefixing every error, and validates it. Errors
 // stay in r; the result is meaningful only when r.Finish reports none.
-func Read(r *strictjson.Reader, path string) *Document {
-	doc := readDocument(r, path)
-	if !r.Failed() && !r.Stopped() {
-		validateDocument(&r.Decoder, doc, path)
+//
+// # Notes
+//
+// Validation runs even when decoding found problems, so one pass reports every problem: a bad
+// route name alongside a mistyped field elsewhere. It reports only what no decoding error
+// already covers (strictjson.Decoder.Check), so a value that failed to decode is not reported
+// again as its consequences. Only a syntax error, which leaves the document unread, skips it.
+func Read(r *strictjson.Reader, path string) *Document { return read(r, path, Options{}) }
+
+func read(r *strictjson.Reader, path string, o Options) *Document {
+	doc := readDocument(r, path, o)
+	if !r.Stopped() {
+		r.Check(func(d *strictjson.Decoder) { validateDocument(d, doc, path) })
 	}
 	return doc
 }
 
-func readDocument(r *strictjson.Reader, path string) *Document {
+func readDocument(r *strictjson.Reader, path string, o Options) *Document {
 	doc := &Document{DefaultAction: ActionDeny, DefaultLimits: DefaultLimitsValue()}
 	isObject := r.Peek() == strictjson.Object
 	sawVersion := false
@@ -73,6 +92,11 @@ func readDocument(r *strictjson.Reader, path string) *Document {
 		case "routes":
 			readList(r, path, k, MaxRoutes, "routes", &doc.Routes, readRoute)
 		case "keys":
+			if o.RefuseKeys != "" {
+				r.FieldErrorf(path, k, "%s", o.RefuseKeys)
+				r.Skip()
+				continue
+			}
 			readList(r, path, k, MaxKeys, "keys", &doc.Keys, readKey)
 		case "webhooks":
 			readList(r, path, k, MaxWebhooks, "webhooks", &doc.Webhooks, readWebhook)

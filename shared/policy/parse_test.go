@@ -122,8 +122,30 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key field", key(`,"secret":"x"`), []string{"keys[0].secret: unknown field"}},
 		{"duplicate permission", key(`,"permissions":["a","b","a"]`), []string{`keys[0].permissions[2]: duplicates [0] "a"`}},
 		{"duplicate allowed path", key(`,"allowed_paths":["/a","/a"]`), []string{`keys[0].allowed_paths[1]: duplicates [0] "/a"`}},
+		// One pass reports decoding problems (first) and what validation finds in the values that
+		// did decode; what a decoding problem covers (its path and anything under it) is not
+		// reported again: no "required" after "must be a string", nothing inside a duplicate.
 		{"several errors at once", `{"version":1,"routes":[{"name":"r","auth":{"type":"none"},"limits":{"max_body_bytes":0}}],"keys":[{"id":"","sha256":"zz"}]}`,
-			[]string{"routes[0].limits.max_body_bytes: must be positive"}},
+			[]string{"routes[0].limits.max_body_bytes: must be positive", "keys[0].id: required", "keys[0].sha256: must be 64 hex digits"}},
+		{"every problem in one pass", `{"version":2,"default_action":"maybe","rules":1,"routes":[` +
+			`{"name":"a b","match":{"path_prefix":"api","methods":["get",5,"GET","GET"],"hosts":["bad host"]},"auth":{"type":"magic"}},` +
+			`{"name":"x","limits":{"max_body_bytes":0,"max_header_bytes":10,"max_header_value_bytes":20}},` +
+			`{"name":"x","auth":{"type":"none"}},{"name":5,"auth":5}],` +
+			`"keys":[{"id":"k k","sha256":"zz","name":"a\nb","allowed_paths":["nope"],"permissions":["has space"],"active":"yes"},{"id":"k2","sha256":1}]}`,
+			[]string{
+				"version: must be 1", `default_action: must be "deny" or "allow"`, "rules: unknown field",
+				"routes[0].match.methods[1]: must be a string, not number", "routes[1].limits.max_body_bytes: must be positive",
+				"routes[1].auth: required", "routes[3].name: must be a string, not number", "routes[3].auth: must be an object, not number",
+				"keys[0].active: must be true or false, not string", "keys[1].sha256: must be a string, not number",
+				"routes[0].name: must be 1-64 letters", "routes[0].match.hosts[0]: must be a host name",
+				"routes[0].match.path_prefix: must start with '/'",
+				`routes[0].match.methods[0]: must be an upper-case HTTP method such as GET, not "get"`,
+				`routes[0].match.methods[3]: duplicates [2] "GET"`,
+				`routes[0].auth.type: must be "api_key", "webhook" or "none", not "magic"`,
+				"routes[1].limits.max_header_value_bytes: must not exceed max_header_bytes (10)",
+				`routes[2].name: duplicates routes[1].name "x"`,
+				"keys[0].id: must be 1-128 letters", "keys[0].name: must be at most 200 bytes",
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,7 +7,9 @@ import (
 )
 
 // validateDocument checks values and cross-references, and normalizes what has one canonical
-// form (host names and hashes to lower case). It runs only on a document that decoded cleanly.
+// form (host names and hashes to lower case). It also runs on a document that decoded with
+// errors (through strictjson.Decoder.Check, which drops what those errors cover), so it must
+// not assume that a value is there: a field that failed to decode holds its zero value.
 func validateDocument(d *strictjson.Decoder, doc *Document, path string) {
 	checkLimits(d, &doc.DefaultLimits, strictjson.Join(path, "default_limits"))
 	names := make(map[string]int, len(doc.Routes))

@@ -21,7 +21,8 @@ const (
 	SignatureHeader = "x-portcullis-signature"
 	// VersionHeader repeats the payload's version (informational; the payload is authoritative).
 	VersionHeader = "x-portcullis-snapshot-version"
-	// UsageHeader carries per-key use counts on a poll request: "key_id=count,key_id=count".
+	// UsageHeader carries per-key use on a poll request: "key_id=count@unix_ms,…" (ParseUsage,
+	// EncodeUsage).
 	UsageHeader = "x-portcullis-usage"
 	// MaxUsageBytes bounds the UsageHeader value.
 	MaxUsageBytes = 8 << 10

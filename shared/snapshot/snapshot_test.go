@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -261,7 +262,7 @@ func TestDecodeRejects(t *testing.T) {
 func TestDecodeErrorsKeepTheirType(t *testing.T) {
 	_, err := snapshot.Decode([]byte(`{"version":1,"issued_at":"2030-01-01T00:00:00Z","policy":{"version":1,"routes":[{"name":""}]}}`))
 	var fe *strictjson.Errors
-	if !errors.As(err, &fe) || len(fe.List) == 0 || fe.List[0].Path != "policy.routes[0].auth" {
+	if !errors.As(err, &fe) || len(fe.List) != 2 || fe.List[0].Path != "policy.routes[0].auth" || fe.List[1].Path != "policy.routes[0].name" {
 		t.Fatalf("error %v does not carry path-qualified *strictjson.Errors", err)
 	}
 	_, err = snapshot.Decode([]byte(`{`))
@@ -287,17 +288,22 @@ func TestParsePublicKey(t *testing.T) {
 }
 
 func TestParseUsage(t *testing.T) {
+	at := func(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+	type uses = map[string]snapshot.Use
 	for _, tc := range []struct {
 		in   string
-		want map[string]uint64
+		want uses
 		err  bool
 	}{
-		{"", map[string]uint64{}, false},
-		{"k1=3", map[string]uint64{"k1": 3}, false},
-		{"k1=3,key_2.x-y=10", map[string]uint64{"k1": 3, "key_2.x-y": 10}, false},
-		{" k1=3 , k2=0 ,", map[string]uint64{"k1": 3, "k2": 0}, false},
-		{"k1=3,k1=4", map[string]uint64{"k1": 7}, false},
-		{"k1=18446744073709551615,k1=1", map[string]uint64{"k1": 1<<64 - 1}, false},
+		{"", uses{}, false},
+		{"k1=3", uses{"k1": {Count: 3}}, false},
+		{"k1=3,key_2.x-y=10", uses{"k1": {Count: 3}, "key_2.x-y": {Count: 10}}, false},
+		{" k1=3 , k2=0 ,", uses{"k1": {Count: 3}, "k2": {Count: 0}}, false},
+		{"k1=3,k1=4", uses{"k1": {Count: 7}}, false},
+		{"k1=18446744073709551615,k1=1", uses{"k1": {Count: 1<<64 - 1}}, false},
+		{"k1=3@1893456000123", uses{"k1": {Count: 3, Last: at(1893456000123)}}, false},
+		{"k1=3@1893456000123,k1=1@1893456000100,k1=1", uses{"k1": {Count: 5, Last: at(1893456000123)}}, false},
+		{"k1=1@0", uses{"k1": {Count: 1, Last: at(0)}}, false},
 		{"k1", nil, true},
 		{"=3", nil, true},
 		{"k1=", nil, true},
@@ -306,6 +312,11 @@ func TestParseUsage(t *testing.T) {
 		{"k 1=1", nil, true},
 		{"k1=1=2", nil, true},
 		{"k1=18446744073709551616", nil, true},
+		{"k1=1@", nil, true},
+		{"k1=1@-5", nil, true},
+		{"k1=1@12.5", nil, true},
+		{"k1=1@1@2", nil, true},
+		{"k1=1@253402300800000", nil, true},
 		{strings.Repeat("k=1,", snapshot.MaxUsageBytes/4+1), nil, true},
 	} {
 		got, err := snapshot.ParseUsage(tc.in)
@@ -318,5 +329,33 @@ func TestParseUsage(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("ParseUsage(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+// TestEncodeUsage: what EncodeUsage writes, ParseUsage reads back (times to the millisecond);
+// under a limit it writes what fits, says what it took, and never exceeds the limit.
+func TestEncodeUsage(t *testing.T) {
+	last := time.Date(2030, 1, 2, 3, 4, 5, 678_900_000, time.UTC)
+	in := map[string]snapshot.Use{"a": {Count: 1, Last: last}, "b-key": {Count: 123456}, "c.x": {Count: 0, Last: last.Add(time.Hour)}}
+	got, err := snapshot.ParseUsage(string(snapshot.EncodeUsage(in, 0, nil)))
+	want := map[string]snapshot.Use{"a": {Count: 1, Last: last.Truncate(time.Millisecond)}, "b-key": {Count: 123456},
+		"c.x": {Count: 0, Last: last.Add(time.Hour).Truncate(time.Millisecond)}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip = %v, %v; want %v", got, err, want)
+	}
+	for id, u := range in {
+		if n := snapshot.UsageEntryLen(id, u); n != len(snapshot.EncodeUsage(map[string]snapshot.Use{id: u}, 0, nil)) {
+			t.Errorf("UsageEntryLen(%s) = %d", id, n)
+		}
+	}
+	many := map[string]snapshot.Use{}
+	for i := range 1000 {
+		many[fmt.Sprintf("key-%04d", i)] = snapshot.Use{Count: uint64(i), Last: last.Truncate(time.Millisecond)}
+	}
+	taken := map[string]snapshot.Use{}
+	h := snapshot.EncodeUsage(many, 512, taken)
+	back, err := snapshot.ParseUsage(string(h))
+	if len(h) > 512 || err != nil || len(taken) == 0 || !reflect.DeepEqual(back, taken) {
+		t.Fatalf("limited report: %d bytes, %d taken, parsed %d, %v", len(h), len(taken), len(back), err)
 	}
 }

@@ -51,6 +51,7 @@ func (e *Errors) Error() string {
 // only when they report an error, so decoding a valid document builds no path strings.
 type Decoder struct {
 	errs Errors
+	skip func(path string) bool // set by Check: errors an earlier one covers are not recorded
 }
 
 // Err returns the collected errors as *Errors, or nil.
@@ -65,8 +66,47 @@ func (d *Decoder) Err() error {
 // Failed reports whether any error was recorded.
 func (d *Decoder) Failed() bool { return len(d.errs.List) > 0 }
 
+// Check runs check, the validation of a value decoded by d, and records the errors it finds
+// that no error already recorded covers: one at the same path, or at a path enclosing it
+// ("routes[0].auth" encloses "routes[0].auth.type"; the root "" encloses every path). So the
+// validation of a partly decoded document reports the problems of the values that did decode,
+// and nothing is reported twice: no "required" after "must be a string", nothing inside an
+// object that was not one.
+//
+// # Notes
+//
+// Only the errors d keeps (MaxErrors) cover: an error of check that only a dropped decoding
+// error would have covered is counted among the dropped ones.
+func (d *Decoder) Check(check func(*Decoder)) {
+	if len(d.errs.List) == 0 {
+		check(d) // nothing decoded badly: no copy, no lookups
+		return
+	}
+	v := Decoder{skip: d.covers}
+	check(&v)
+	for _, e := range v.errs.List {
+		d.Errorf(e.Path, "%s", e.Msg)
+	}
+	d.errs.Dropped += v.errs.Dropped
+}
+
+// covers reports whether an error recorded at path, or at a path enclosing it, exists.
+func (d *Decoder) covers(path string) bool {
+	for _, e := range d.errs.List {
+		p := e.Path
+		if p == "" || path == p ||
+			len(path) > len(p) && path[:len(p)] == p && (path[len(p)] == '.' || path[len(p)] == '[') {
+			return true
+		}
+	}
+	return false
+}
+
 // Errorf records an error at path.
 func (d *Decoder) Errorf(path, format string, args ...any) {
+	if d.skip != nil && d.skip(path) {
+		return
+	}
 	if len(d.errs.List) >= MaxErrors {
 		d.errs.Dropped++
 		return

@@ -19,6 +19,8 @@ func (r *Reader) String(path, field string) string {
 // copied into a slab shared by the lists this Reader returns (each list capped, so appending
 // to one never overwrites the next): a snapshot's thousands of short lists cost a handful of
 // allocations instead of one each, which counts in Wasm, where allocation and GC are slow.
+// An element that is not a string is an error and stays in the list as "", so the indices of
+// the others still match the document's (checks that run after decoding name them).
 func (r *Reader) Strings(path, field string) []string {
 	base := len(r.strs)
 	p := ""
@@ -28,6 +30,7 @@ func (r *Reader) Strings(path, field string) []string {
 				p = Join(path, field)
 			}
 			r.expect(Index(p, i), "", String, "a string")
+			r.strs = append(r.strs, "")
 			continue
 		}
 		s, _ := r.readString()

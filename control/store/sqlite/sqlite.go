@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -30,6 +29,10 @@ var migrations, _ = fs.Sub(migrationFiles, "migrations")
 // timeLayout is fixed-width UTC, so that stored times compare correctly as text.
 const timeLayout = "2006-01-02 15:04:05.000000000-07:00"
 
+// uriPath escapes what SQLite's URI filenames give a meaning to: '?' starts the parameters,
+// '#' a fragment, '%' an escape.
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
+
 var dialect = &sqlstore.Dialect{
 	Name:          "sqlite",
 	ReadIsolation: sql.LevelDefault,
@@ -41,7 +44,9 @@ var dialect = &sqlstore.Dialect{
 }
 
 // Open opens (creating if needed) the database file at path, creating its directory, and
-// applies the migrations.
+// applies the migrations. The directory must not be writable by group or others (PrivateDir);
+// the database and SQLite's -wal and -shm files are owner-only (0600), including files an
+// earlier run left with another mode.
 //
 // # Notes
 //
@@ -52,10 +57,11 @@ func Open(ctx context.Context, path string) (store.Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: no database path")
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("sqlite: create data directory: %w", err)
-		}
+	if err := PrivateDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if err := ownerOnly(path); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -63,7 +69,7 @@ func Open(ctx context.Context, path string) (store.Store, error) {
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
-	dsn := "file:" + strings.ReplaceAll(path, "?", "%3F") + "?" + q.Encode()
+	dsn := "file:" + uriPath.Replace(path) + "?" + q.Encode()
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -72,10 +78,6 @@ func Open(ctx context.Context, path string) (store.Store, error) {
 	if err := sqlstore.Migrate(ctx, db, dialect, migrations, time.Now()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return sqlstore.New(db, dialect), nil
 }

@@ -429,18 +429,25 @@ func testRecordUsage(t *testing.T, s store.Store) {
 	if err := s.Write(ctx, func(tx store.Tx) error { return tx.InsertKey(ctx, key("k1", "h1")) }); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Write(ctx, func(tx store.Tx) error { return tx.InsertKey(ctx, key("k2", "h2")) }); err != nil {
+		t.Fatal(err)
+	}
 	later, earlier := t0.Add(time.Hour), t0.Add(time.Minute)
-	for _, u := range []struct {
-		at     time.Time
-		counts map[string]uint64
-	}{
-		{later, map[string]uint64{"k1": 3, "unknown": 5}},
-		{earlier, map[string]uint64{"k1": 2}}, // a report that arrives out of order
-		{later, nil},
+	for _, uses := range []map[string]store.Use{
+		{"k1": {Count: 3, At: later}, "unknown": {Count: 5, At: later}, "k2": {Count: 1, At: earlier}},
+		{"k1": {Count: 2, At: earlier}}, // a report that arrives out of order
+		nil,
 	} {
-		if err := s.RecordUsage(ctx, u.at, u.counts); err != nil {
+		if err := s.RecordUsage(ctx, uses); err != nil {
 			t.Fatal(err)
 		}
+	}
+	var k2 store.Key
+	if err := s.Read(ctx, func(tx store.Tx) (err error) { k2, err = tx.Key(ctx, "k2"); return }); err != nil {
+		t.Fatal(err)
+	}
+	if k2.UseCount != 1 || !k2.LastUsedAt.Equal(earlier.Truncate(time.Microsecond)) {
+		t.Fatalf("k2 after usage: count %d, last used %v; want 1, %v (its own time)", k2.UseCount, k2.LastUsedAt, earlier)
 	}
 	var k store.Key
 	if err := s.Read(ctx, func(tx store.Tx) (err error) { k, err = tx.Key(ctx, "k1"); return }); err != nil {

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis/e2e/gateway"
 )
 
 // config is the command line after flags and environment are merged.
@@ -19,6 +22,8 @@ type config struct {
 	demo                           bool
 	cacheDir                       string
 	logLevel                       slog.Level
+	timeouts                       gateway.Timeouts
+	maxPolicyAge                   time.Duration
 }
 
 // parse reads flags, with defaults taken from the environment: an explicit flag wins over the
@@ -31,7 +36,7 @@ func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 		return def
 	}
 	var c config
-	var clusters, workers, demo, level string
+	var clusters, workers, demo, level, readHeader, read, idle, maxAge string
 	fs := flag.NewFlagSet("portcullis-gateway", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.module, "module", env("MODULE", "build/portcullis.wasm"), "proxy-wasm module to run ($PORTCULLIS_MODULE)")
@@ -44,6 +49,14 @@ func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	fs.StringVar(&demo, "demo", env("DEMO", "false"), "run an echo upstream with a demo policy and key ($PORTCULLIS_DEMO)")
 	fs.StringVar(&c.cacheDir, "cache-dir", env("CACHE_DIR", ""), "wazero compilation cache directory ($PORTCULLIS_CACHE_DIR)")
 	fs.StringVar(&level, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error ($PORTCULLIS_LOG_LEVEL)")
+	fs.StringVar(&readHeader, "read-header-timeout", env("READ_HEADER_TIMEOUT", gateway.DefaultReadHeaderTimeout.String()),
+		"time a client has to send a request's headers ($PORTCULLIS_READ_HEADER_TIMEOUT)")
+	fs.StringVar(&read, "read-timeout", env("READ_TIMEOUT", gateway.DefaultReadTimeout.String()),
+		"time a client has to send a whole request, body included; past it 408 ($PORTCULLIS_READ_TIMEOUT)")
+	fs.StringVar(&idle, "idle-timeout", env("IDLE_TIMEOUT", gateway.DefaultIdleTimeout.String()),
+		"time a kept-alive connection may wait for its next request ($PORTCULLIS_IDLE_TIMEOUT)")
+	fs.StringVar(&maxAge, "max-policy-age", env("MAX_POLICY_AGE", gateway.DefaultMaxPolicyAge.String()),
+		"/readyz answers 503 when the filter's policy was last confirmed longer ago ($PORTCULLIS_MAX_POLICY_AGE)")
 	// -demo alone means true, as a boolean flag would.
 	args = expandBool(args, "demo")
 	if err := fs.Parse(args); err != nil {
@@ -65,6 +78,16 @@ func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	if err := c.logLevel.UnmarshalText([]byte(level)); err != nil {
 		return c, fmt.Errorf("log level: %w", err)
 	}
+	for _, d := range []struct {
+		name  string
+		value string
+		to    *time.Duration
+	}{{"read-header-timeout", readHeader, &c.timeouts.ReadHeader}, {"read-timeout", read, &c.timeouts.Read}, {"idle-timeout", idle, &c.timeouts.Idle},
+		{"max-policy-age", maxAge, &c.maxPolicyAge}} {
+		if *d.to, err = positiveDuration(d.value); err != nil {
+			return c, fmt.Errorf("%s: %w", d.name, err)
+		}
+	}
 	if c.demo && c.pluginConfig != "" {
 		return c, errors.New("-demo brings its own plugin configuration; drop -config")
 	}
@@ -72,6 +95,19 @@ func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 		return c, errors.New("no upstream: set -upstream or PORTCULLIS_UPSTREAM, or use -demo")
 	}
 	return c, nil
+}
+
+// positiveDuration parses a Go duration ("30s", "2m") that must be above zero: a timeout of
+// zero would mean none, which is what the timeouts are there to prevent.
+func positiveDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 30s", s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%s must be positive", s)
+	}
+	return d, nil
 }
 
 // expandBool turns a bare -name into -name=true, so the flag can take its default from the

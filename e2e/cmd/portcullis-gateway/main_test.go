@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/e2e/gateway"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -29,8 +31,18 @@ func TestParse(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", []string{"-demo"}, nil, func(c config) bool {
-			return c.module == "build/portcullis.wasm" && c.listen == ":8080" && c.admin == ":9901" && c.workers == 0 && c.demo
+			return c.module == "build/portcullis.wasm" && c.listen == ":8080" && c.admin == ":9901" && c.workers == 0 && c.demo &&
+				c.timeouts == gateway.Timeouts{ReadHeader: 10 * time.Second, Read: 60 * time.Second, Idle: 2 * time.Minute} &&
+				c.maxPolicyAge == 90*time.Second
 		}, ""},
+		{"max policy age", []string{"-demo"}, map[string]string{"PORTCULLIS_MAX_POLICY_AGE": "45s"},
+			func(c config) bool { return c.maxPolicyAge == 45*time.Second }, ""},
+		{"timeouts", []string{"-demo", "-read-timeout", "5s", "-idle-timeout", "1m"}, map[string]string{"PORTCULLIS_READ_HEADER_TIMEOUT": "2s", "PORTCULLIS_READ_TIMEOUT": "9s"},
+			func(c config) bool {
+				return c.timeouts == gateway.Timeouts{ReadHeader: 2 * time.Second, Read: 5 * time.Second, Idle: time.Minute}
+			}, ""},
+		{"zero timeout", []string{"-demo", "-read-timeout", "0s"}, nil, nil, "read-timeout: 0s must be positive"},
+		{"bad timeout", []string{"-demo", "-idle-timeout", "soon"}, nil, nil, `idle-timeout: "soon" is not a duration`},
 		{"environment", nil, map[string]string{"PORTCULLIS_UPSTREAM": "http://u", "PORTCULLIS_WORKERS": "3", "PORTCULLIS_CLUSTERS": "a=http://x, b=http://y"},
 			func(c config) bool {
 				return c.upstream == "http://u" && c.workers == 3 && c.clusters["a"] == "http://x" && c.clusters["b"] == "http://y"
@@ -138,6 +150,15 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(string(m), "portcullis_requests_denied_missing_credentials 1\n") ||
 		!strings.Contains(string(m), "portcullis_requests_denied_invalid_credentials 1\n") {
 		t.Fatalf("metrics:\n%s", m)
+	}
+
+	ready, err := client.Get(strings.TrimSuffix(lines["admin"], "/metrics") + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready.Body.Close()
+	if ready.StatusCode != 200 { // an inline policy, nothing to refresh
+		t.Fatalf("/readyz: %d", ready.StatusCode)
 	}
 
 	cancel()

@@ -110,14 +110,15 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		adminLn.Close()
 		return err
 	}
-	servers = append(servers, server{name: "gateway", ln: gwLn, handler: gw}, server{name: "admin", ln: adminLn, handler: gateway.Admin(host)})
+	servers = append(servers, server{name: "gateway", ln: gwLn, handler: gw}, server{name: "admin", ln: adminLn, handler: gateway.Admin(host, gateway.PolicyFresh(c.maxPolicyAge))})
 
 	fmt.Fprintf(stdout, "gateway: http://%s (upstream %s, %d VMs)\n", gwLn.Addr(), upstream, len(host.VMs()))
 	fmt.Fprintf(stdout, "admin: http://%s/metrics\n", adminLn.Addr())
 	if c.demo {
 		fmt.Fprintf(stdout, "demo key: %s\n", key)
 	}
-	return serveAll(ctx, cancel, servers, logger)
+	fmt.Fprintf(stdout, "readiness: http://%s/readyz\n", adminLn.Addr())
+	return serveAll(ctx, cancel, servers, c.timeouts, logger)
 }
 
 type server struct {
@@ -129,7 +130,7 @@ type server struct {
 
 // serveAll serves until ctx ends or one server fails, which stops the others too. Servers
 // marked last stop once the rest have drained.
-func serveAll(ctx context.Context, cancel context.CancelFunc, servers []server, logger *slog.Logger) error {
+func serveAll(ctx context.Context, cancel context.CancelFunc, servers []server, timeouts gateway.Timeouts, logger *slog.Logger) error {
 	lastCtx, cancelLast := context.WithCancel(context.Background())
 	defer cancelLast()
 	var first, last sync.WaitGroup
@@ -142,7 +143,7 @@ func serveAll(ctx context.Context, cancel context.CancelFunc, servers []server, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := gateway.Serve(sctx, s.ln, s.handler, drain, logger); err != nil {
+			if err := gateway.ServeTimeouts(sctx, s.ln, s.handler, drain, logger, timeouts); err != nil {
 				errs[i] = fmt.Errorf("%s: %w", s.name, err)
 				cancel()
 			}

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +15,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/portcullis/portcullis/e2e/gateway"
 )
 
 func main() {
@@ -37,6 +41,8 @@ type config struct {
 	control, listen, admin    string
 	workers                   int
 	logLevel                  slog.Level
+	timeouts                  gateway.Timeouts
+	maxPolicyAge              time.Duration
 }
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -52,6 +58,10 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.admin, "admin", ":9901", "gateway admin address: /metrics, /healthz")
 	fs.IntVar(&c.workers, "workers", 0, "filter VMs; 0 is one per CPU")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&c.timeouts.ReadHeader, "read-header-timeout", gateway.DefaultReadHeaderTimeout, "time a gateway client has to send a request's headers")
+	fs.DurationVar(&c.timeouts.Read, "read-timeout", gateway.DefaultReadTimeout, "time a gateway client has to send a whole request, body included; past it 408")
+	fs.DurationVar(&c.timeouts.Idle, "idle-timeout", gateway.DefaultIdleTimeout, "time a kept-alive gateway connection may wait for its next request")
+	fs.DurationVar(&c.maxPolicyAge, "max-policy-age", gateway.DefaultMaxPolicyAge, "the gateway's /readyz answers 503 when the filter's policy was last confirmed longer ago")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -63,6 +73,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	}
 	if err := c.logLevel.UnmarshalText([]byte(level)); err != nil {
 		return c, fmt.Errorf("-log-level: %w", err)
+	}
+	if c.timeouts.ReadHeader <= 0 || c.timeouts.Read <= 0 || c.timeouts.Idle <= 0 || c.maxPolicyAge <= 0 {
+		return c, errors.New("-read-header-timeout, -read-timeout, -idle-timeout and -max-policy-age must be positive")
 	}
 	return c, nil
 }

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/e2e/gateway"
 	"github.com/portcullis/portcullis/e2e/internal/buildout"
+	"github.com/portcullis/portcullis/e2e/stack"
 )
 
 // started is what the command printed, parsed.
@@ -144,5 +146,117 @@ func TestAdminTokenFromEnvironment(t *testing.T) {
 	}
 	if status, _ := get(t, s.api+"/v1/keys", "authorization", "Bearer "+token); status != http.StatusOK {
 		t.Fatalf("admin API with the environment's token: %d", status)
+	}
+}
+
+// TestDataFilesOwnerOnly: an admin token file an earlier run (or a copy) left readable by others
+// is made owner-only, and a data directory others can write is refused before anything is
+// written to it.
+func TestDataFilesOwnerOnly(t *testing.T) {
+	data := t.TempDir()
+	token := filepath.Join(data, "admin-token")
+	if err := os.WriteFile(token, []byte("pca_an_earlier_runs_admin_token_0001\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(token, 0o644)
+	s, stop := launch(t, data, nil)
+	stop()
+	if s.adminToken != "pca_an_earlier_runs_admin_token_0001" {
+		t.Fatalf("admin token %q", s.adminToken)
+	}
+	for _, name := range []string{"admin-token", "portcullis.db"} {
+		if fi, err := os.Stat(filepath.Join(data, name)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v, want 0600", name, fi.Mode(), err)
+		}
+	}
+
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(shared, 0o777)
+	args := []string{"-module", buildout.Path("portcullis.wasm"), "-data", filepath.Join(shared, "portcullis.db"),
+		"-control", "127.0.0.1:0", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-workers", "1", "-log-level", "error"}
+	err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "writable by group or others") {
+		t.Fatalf("run on a world-writable data directory: %v", err)
+	}
+	if entries, _ := os.ReadDir(shared); len(entries) != 0 {
+		t.Fatalf("wrote %d files into the refused directory", len(entries))
+	}
+}
+
+// TestParseTimeouts: the gateway's client timeouts default to the documented values and can
+// be changed, never switched off.
+func TestParseTimeouts(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    gateway.Timeouts
+		wantErr bool
+	}{
+		{nil, gateway.Timeouts{ReadHeader: 10 * time.Second, Read: time.Minute, Idle: 2 * time.Minute}, false},
+		{[]string{"-read-timeout", "5s", "-read-header-timeout", "1s", "-idle-timeout", "30s"}, gateway.Timeouts{ReadHeader: time.Second, Read: 5 * time.Second, Idle: 30 * time.Second}, false},
+		{[]string{"-read-timeout", "0"}, gateway.Timeouts{}, true},
+		{[]string{"-idle-timeout", "-1s"}, gateway.Timeouts{}, true},
+	}
+	for _, tt := range tests {
+		c, err := parse(tt.args, func(string) string { return "" }, io.Discard)
+		if tt.wantErr != (err != nil) || !tt.wantErr && c.timeouts != tt.want {
+			t.Errorf("%q: %+v, %v", tt.args, c.timeouts, err)
+		}
+	}
+}
+
+// TestSecondRunOnBusyPort: a second make run beside a running one fails on the busy port
+// without breaking the first: the first's filter keeps receiving policy, so revoking its demo
+// key is enforced, and so is the key created next. (The polls held open when the token was
+// rotated still carried the first change; the ones after it were refused.)
+func TestSecondRunOnBusyPort(t *testing.T) {
+	data := t.TempDir()
+	first, _ := launch(t, data, nil)
+	args := []string{"-module", buildout.Path("portcullis.wasm"), "-data", filepath.Join(data, "portcullis.db"),
+		"-control", "127.0.0.1:0", "-listen", strings.TrimPrefix(first.gateway, "http://"), "-admin", "127.0.0.1:0",
+		"-workers", "1", "-log-level", "error"}
+	err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("second run: %v", err)
+	}
+
+	api := &stack.Client{BaseURL: first.api, Token: first.adminToken}
+	keys, err := api.Keys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.Name == demoKeyName && k.RevokedAt == nil {
+			if err := api.RevokeKey(context.Background(), k.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitStatus(t, first.gateway, first.demoKey, http.StatusUnauthorized)
+	k, _, err := api.CreateKey(context.Background(), stack.NewKey{Name: "after the second run"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, first.gateway, k.Key, http.StatusOK)
+}
+
+// waitStatus waits until the gateway answers GET /anything with key want on both VMs (four
+// times in a row), for up to 5 seconds.
+func waitStatus(t *testing.T, gateway, key string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for run := 0; run < 4; {
+		status, _ := get(t, gateway+"/anything", "x-api-key", key)
+		switch {
+		case status == want:
+			run++
+		case time.Now().After(deadline):
+			t.Fatalf("key %.8s…: %d, want %d: the running gateway no longer receives policy", key, status, want)
+		default:
+			run = 0
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }

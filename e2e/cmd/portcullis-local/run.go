@@ -17,6 +17,7 @@ import (
 	"github.com/portcullis/portcullis/control/admin"
 	"github.com/portcullis/portcullis/control/auth"
 	"github.com/portcullis/portcullis/control/server"
+	"github.com/portcullis/portcullis/control/store/sqlite"
 	"github.com/portcullis/portcullis/e2e/stack"
 )
 
@@ -33,21 +34,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("reading the filter (run make build first): %w", err)
 	}
-	tokenFile := filepath.Join(filepath.Dir(c.data), "admin-token")
-	adminToken, saved, err := adminToken(getenv, tokenFile)
-	if err != nil {
-		return err
-	}
-
-	s, err := stack.Start(ctx, stack.Config{
+	cfg := stack.Config{
 		Module: module,
 		Control: server.Config{
 			Addr: c.control, DataPath: c.data, DatabaseURL: c.databaseURL,
-			AdminToken: adminToken, DataplaneToken: getenv("PORTCULLIS_DATAPLANE_TOKEN"),
-			InitialPolicy: demoPolicy, Logger: logger, Stdout: stdout,
+			DataplaneToken: getenv("PORTCULLIS_DATAPLANE_TOKEN"),
+			InitialPolicy:  demoPolicy, Logger: logger, Stdout: stdout,
 		},
-		GatewayAddr: c.listen, AdminAddr: c.admin, Workers: c.workers, Logger: logger,
-	})
+		GatewayAddr: c.listen, AdminAddr: c.admin, Workers: c.workers, Logger: logger, Timeouts: c.timeouts,
+		MaxPolicyAge: c.maxPolicyAge,
+	}
+	// Every port first: a second make run beside a running one must fail here, before it
+	// writes anything to the data directory or the store.
+	if err := stack.Listen(&cfg); err != nil {
+		return err
+	}
+	tokenFile := filepath.Join(filepath.Dir(c.data), "admin-token")
+	adminToken, saved, err := adminToken(getenv, tokenFile)
+	if err != nil {
+		cfg.Control.Listener.Close()
+		cfg.GatewayListener.Close()
+		cfg.AdminListener.Close()
+		return err
+	}
+	cfg.Control.AdminToken = adminToken
+	s, err := stack.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -64,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	fmt.Fprintf(stdout, "gateway: %s (upstream: built-in echo, %d filter VMs)\n", s.GatewayURL(), len(s.Host().VMs()))
-	fmt.Fprintf(stdout, "gateway metrics: %s/metrics\n", s.AdminURL())
+	fmt.Fprintf(stdout, "gateway metrics: %s/metrics (readiness: %s/readyz)\n", s.AdminURL(), s.AdminURL())
 	fmt.Fprintf(stdout, "admin API: %s/v1 (docs/control-api.md)\n", s.ControlURL())
 	if saved != "" {
 		fmt.Fprintf(stdout, "admin token: %s (kept in %s; set PORTCULLIS_ADMIN_TOKEN to choose your own)\n", adminToken, saved)
@@ -81,11 +92,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // adminToken is PORTCULLIS_ADMIN_TOKEN, or the token this command generated on an earlier
-// start and kept in file (created owner-only on the first start). saved names the file when
-// the token came from it.
+// start and kept in file (owner-only; a file left readable by others is made owner-only).
+// saved names the file when the token came from it. The file's directory is the data
+// directory, which must not be writable by group or others.
 func adminToken(getenv func(string) string, file string) (token, saved string, err error) {
 	if t := getenv("PORTCULLIS_ADMIN_TOKEN"); t != "" {
 		return t, "", nil
+	}
+	if err := sqlite.PrivateDir(filepath.Dir(file)); err != nil {
+		return "", "", err
 	}
 	b, err := os.ReadFile(file)
 	switch {
@@ -94,15 +109,15 @@ func adminToken(getenv func(string) string, file string) (token, saved string, e
 		if len(t) < admin.MinTokenLen {
 			return "", "", fmt.Errorf("%s holds no admin token; delete it to generate a new one", file)
 		}
+		if err := os.Chmod(file, 0o600); err != nil {
+			return "", "", err
+		}
 		return t, file, nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return "", "", err
 	}
 	t, err := auth.NewSecret(rand.Reader, auth.AdminPrefix)
 	if err != nil {
-		return "", "", err
-	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return "", "", err
 	}
 	if err := os.WriteFile(file, []byte(t+"\n"), 0o600); err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"time"
 
 	"github.com/portcullis/portcullis/control/store"
 )
@@ -96,12 +95,12 @@ func (s *Store) TokenByHash(ctx context.Context, sha256 string) (store.Token, er
 
 // RecordUsage implements store.Store. Rows are updated in id order so that concurrent reports
 // lock rows in the same order and cannot deadlock.
-func (s *Store) RecordUsage(ctx context.Context, at time.Time, counts map[string]uint64) error {
-	if len(counts) == 0 {
+func (s *Store) RecordUsage(ctx context.Context, uses map[string]store.Use) error {
+	if len(uses) == 0 {
 		return nil
 	}
-	ids := make([]string, 0, len(counts))
-	for id := range counts {
+	ids := make([]string, 0, len(uses))
+	for id := range uses {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
@@ -117,10 +116,9 @@ func (s *Store) RecordUsage(ctx context.Context, at time.Time, counts map[string
 		return fmt.Errorf("%s: prepare usage: %w", s.d.Name, err)
 	}
 	defer stmt.Close()
-	when := s.d.time(at)
 	for _, id := range ids {
-		n := min(counts[id], math.MaxInt64/2)
-		if _, err := stmt.ExecContext(ctx, int64(n), when, id); err != nil {
+		n := min(uses[id].Count, math.MaxInt64/2)
+		if _, err := stmt.ExecContext(ctx, int64(n), s.d.time(uses[id].At), id); err != nil {
 			return fmt.Errorf("%s: record usage: %w", s.d.Name, err)
 		}
 	}

@@ -125,20 +125,25 @@ func FuzzParseUsage(f *testing.F) {
 			if !validKeyID(id) {
 				t.Fatalf("ParseUsage(%q) holds the id %q", h, id)
 			}
-			parts = append(parts, fmt.Sprintf("%s=%d", id, counts[id]))
+			u := counts[id]
+			if u.Last.IsZero() {
+				parts = append(parts, fmt.Sprintf("%s=%d", id, u.Count))
+			} else {
+				parts = append(parts, fmt.Sprintf("%s=%d@%d", id, u.Count, u.Last.UnixMilli()))
+			}
 		}
 		again, err := snapshot.ParseUsage(strings.Join(parts, ","))
 		if err != nil || !maps.Equal(again, counts) {
 			t.Fatalf("ParseUsage(%q) = %v; formatted back it parses to %v, %v", h, counts, again, err)
 		}
-		for id, n := range counts {
+		for id, u := range counts {
 			more, err := snapshot.ParseUsage(h + "," + id + "=1")
-			want := n + 1
-			if n == math.MaxUint64 {
-				want = n // saturated
+			want := u.Count + 1
+			if u.Count == math.MaxUint64 {
+				want = u.Count // saturated
 			}
-			if len(h)+len(id)+3 <= snapshot.MaxUsageBytes && (err != nil || more[id] != want) {
-				t.Fatalf("ParseUsage(%q + \",%s=1\") counts %d (%v), want %d", h, id, more[id], err, want)
+			if len(h)+len(id)+3 <= snapshot.MaxUsageBytes && (err != nil || more[id].Count != want) {
+				t.Fatalf("ParseUsage(%q + \",%s=1\") counts %d (%v), want %d", h, id, more[id].Count, err, want)
 			}
 			break // one id is enough
 		}

@@ -21,6 +21,9 @@ type Webhook struct {
 	ToleranceSeconds int `json:"tolerance_seconds,omitempty"`
 	// URL is the URL the provider signs, for URL-signing schemes.
 	URL string `json:"url,omitempty"`
+	// ReplayProtection refuses a delivery whose signed content was already accepted within
+	// the window (replay.go in the engine says how it is remembered and bounded).
+	ReplayProtection bool `json:"replay_protection,omitempty"`
 }
 
 // WebhookPresets are the signing schemes this version verifies, with their default tolerance
@@ -60,11 +63,7 @@ func readWebhook(r *strictjson.Reader, path string, w *Webhook) {
 		case "url":
 			w.URL = r.String(path, k)
 		case "replay_protection":
-			// Named by the design, not built yet: refuse it rather than ignore a protection
-			// the operator asked for.
-			if r.Bool(path, k) {
-				r.FieldErrorf(path, k, "is not supported by this version yet")
-			}
+			w.ReplayProtection = r.Bool(path, k)
 		default:
 			r.Unknown(path, k)
 		}
@@ -88,6 +87,9 @@ func checkWebhooks(d *strictjson.Decoder, hooks []Webhook, path string) {
 		}
 		if _, ok := WebhookPresets[w.Preset]; !ok {
 			d.FieldErrorf(wp, "preset", "must be one of %s", presetList())
+		}
+		if msg := replayProblem(w); msg != "" {
+			d.FieldErrorf(wp, "replay_protection", "%s", msg)
 		}
 		for _, f := range []struct{ field, v string }{{"secret", w.Secret}, {"next_secret", w.NextSecret}} {
 			if f.v == "" && f.field == "next_secret" {
@@ -135,4 +137,19 @@ func checkRouteWebhook(d *strictjson.Decoder, r *Route, hooks []Webhook, path st
 
 func presetList() string {
 	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty"`
+}
+
+// replayProblem refuses replay protection where it cannot mean anything: a fixed token is the
+// same on every delivery, and a scheme without a signed timestamp has no window unless the
+// operator names how long a delivery is remembered.
+func replayProblem(w *Webhook) string {
+	switch {
+	case !w.ReplayProtection:
+		return ""
+	case w.Preset == "gitlab":
+		return "cannot apply to gitlab: its token is the same on every delivery"
+	case WebhookPresets[w.Preset] == 0 && w.ToleranceSeconds == 0:
+		return "needs tolerance_seconds with this preset: it signs no timestamp, so the window is how long a delivery is remembered"
+	}
+	return ""
 }

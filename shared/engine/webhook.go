@@ -20,6 +20,7 @@ type verifier struct {
 	name      string
 	scheme    *scheme
 	secrets   [][]byte
+	keys      []any // public-key schemes: the parsed keys, current first
 	tolerance time.Duration
 	// replay is nil unless the verifier has replay protection; then it is the store used
 	// when the host supplies none (Request.Replay).
@@ -33,6 +34,8 @@ type scheme struct {
 	sigHeaders []string
 	// headerOnly schemes are decided on the headers (a shared token); the others need the body.
 	headerOnly bool
+	// parseKey, for public-key schemes, turns a configured key into a verification key.
+	parseKey func(secret string) (any, error)
 	// verify checks the signature over the whole body (nil for headerOnly schemes).
 	verify func(v *verifier, d *delivery) Code
 }
@@ -64,6 +67,14 @@ func compileVerifier(w *policy.Webhook) (*verifier, error) {
 	}
 	for _, sec := range []string{w.Secret, w.NextSecret} {
 		if sec == "" {
+			continue
+		}
+		if s.parseKey != nil {
+			k, err := s.parseKey(sec)
+			if err != nil {
+				return nil, fmt.Errorf("webhook %q: a key is %w", w.Name, err)
+			}
+			v.keys = append(v.keys, k)
 			continue
 		}
 		key := []byte(sec)

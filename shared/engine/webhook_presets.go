@@ -131,6 +131,8 @@ var schemes = map[string]*scheme{
 		}
 		return matchOrMismatch(v.macMatches(d, sha256New, macs, d.body))
 	}},
+	"discord":  discordScheme,
+	"sendgrid": sendgridScheme,
 }
 
 var dot = []byte(".")

@@ -37,6 +37,8 @@ var WebhookPresets = map[string]int{
 	"shopify":           0,
 	"standard-webhooks": 300,
 	"pagerduty":         0,
+	"discord":           300,
+	"sendgrid":          300,
 }
 
 // Bounds of the webhooks section.
@@ -104,6 +106,9 @@ func checkWebhooks(d *strictjson.Decoder, hooks []Webhook, path string) {
 
 // webhookSecretProblem checks a secret's form without echoing it.
 func webhookSecretProblem(preset, s string) string {
+	if msg, ok := publicKeyProblem(preset, s); ok {
+		return msg
+	}
 	if preset == "standard-webhooks" {
 		raw, ok := strings.CutPrefix(s, standardSecretPrefix)
 		b, err := base64.StdEncoding.DecodeString(raw)
@@ -136,7 +141,7 @@ func checkRouteWebhook(d *strictjson.Decoder, r *Route, hooks []Webhook, path st
 }
 
 func presetList() string {
-	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty"`
+	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty", "discord", "sendgrid"`
 }
 
 // replayProblem refuses replay protection where it cannot mean anything: a fixed token is the

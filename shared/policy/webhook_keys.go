@@ -1,0 +1,31 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+)
+
+// p256KeyPrefix is the DER header of an uncompressed P-256 SubjectPublicKeyInfo, the form of
+// SendGrid's verification key (the engine parses the point itself).
+var p256KeyPrefix = []byte{0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+	0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00}
+
+// publicKeyProblem checks the form of a public-key preset's key (ok false for other presets).
+// A public key is not a secret, but the message still does not echo it.
+func publicKeyProblem(preset, s string) (msg string, ok bool) {
+	switch preset {
+	case "discord":
+		if b, err := hex.DecodeString(s); err != nil || len(b) != 32 {
+			return "must be the application's Ed25519 public key: 64 hex digits", true
+		}
+		return "", true
+	case "sendgrid":
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(b) != len(p256KeyPrefix)+65 || !bytes.HasPrefix(b, p256KeyPrefix) {
+			return "must be the verification key: the base64 of a P-256 public key (MFkw…)", true
+		}
+		return "", true
+	}
+	return "", false
+}

@@ -20,7 +20,8 @@ type verifier struct {
 	name      string
 	scheme    *scheme
 	secrets   [][]byte
-	keys      []any // public-key schemes: the parsed keys, current first
+	keys      []any  // public-key schemes: the parsed keys, current first
+	url       string // URL-signing schemes: the URL the provider signs
 	tolerance time.Duration
 	// replay is nil unless the verifier has replay protection; then it is the store used
 	// when the host supplies none (Request.Replay).
@@ -46,6 +47,7 @@ type delivery struct {
 	sig      string
 	headers  [][2]string
 	body     []byte
+	path     string // the request's :path, for URL-signing schemes
 	now      time.Time
 	signedAt int64  // the signed timestamp (Unix seconds); 0 when the scheme signs none
 	print    []byte // what identifies the signed content (replay.go)
@@ -56,7 +58,7 @@ func compileVerifier(w *policy.Webhook) (*verifier, error) {
 	if s == nil {
 		return nil, fmt.Errorf("webhook %q: preset %q is not supported", w.Name, w.Preset)
 	}
-	v := &verifier{name: w.Name, scheme: s}
+	v := &verifier{name: w.Name, scheme: s, url: w.URL}
 	tol := w.ToleranceSeconds
 	if tol == 0 {
 		tol = policy.WebhookPresets[w.Preset]
@@ -151,7 +153,7 @@ func (e *Engine) DecideBody(d *Decision, r *Request, body []byte) Decision {
 	case n != 1:
 		code = CodeSignatureMissing
 	default:
-		dl := delivery{sig: sig, headers: r.Headers, body: body, now: r.Now}
+		dl := delivery{sig: sig, headers: r.Headers, body: body, path: r.Path, now: r.Now}
 		if code = v.scheme.verify(v, &dl); code == "" && v.replay != nil {
 			code = v.remember(&dl, r.Replay)
 		}

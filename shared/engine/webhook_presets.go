@@ -133,6 +133,8 @@ var schemes = map[string]*scheme{
 	}},
 	"discord":  discordScheme,
 	"sendgrid": sendgridScheme,
+	"twilio":   twilioScheme,
+	"square":   squareScheme,
 }
 
 var dot = []byte(".")

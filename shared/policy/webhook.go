@@ -39,6 +39,8 @@ var WebhookPresets = map[string]int{
 	"pagerduty":         0,
 	"discord":           300,
 	"sendgrid":          300,
+	"twilio":            0,
+	"square":            0,
 }
 
 // Bounds of the webhooks section.
@@ -89,6 +91,9 @@ func checkWebhooks(d *strictjson.Decoder, hooks []Webhook, path string) {
 		}
 		if _, ok := WebhookPresets[w.Preset]; !ok {
 			d.FieldErrorf(wp, "preset", "must be one of %s", presetList())
+		}
+		if msg := webhookURLProblem(w); msg != "" {
+			d.FieldErrorf(wp, "url", "%s", msg)
 		}
 		if msg := replayProblem(w); msg != "" {
 			d.FieldErrorf(wp, "replay_protection", "%s", msg)
@@ -141,7 +146,7 @@ func checkRouteWebhook(d *strictjson.Decoder, r *Route, hooks []Webhook, path st
 }
 
 func presetList() string {
-	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty", "discord", "sendgrid"`
+	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty", "discord", "sendgrid", "twilio", "square"`
 }
 
 // replayProblem refuses replay protection where it cannot mean anything: a fixed token is the

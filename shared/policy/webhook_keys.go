@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"net/url"
 )
 
 // p256KeyPrefix is the DER header of an uncompressed P-256 SubjectPublicKeyInfo, the form of
@@ -28,4 +29,17 @@ func publicKeyProblem(preset, s string) (msg string, ok bool) {
 		return "", true
 	}
 	return "", false
+}
+
+// webhookURLProblem requires the signed URL of URL-signing presets: an absolute http(s) URL,
+// exactly as configured at the provider.
+func webhookURLProblem(w *Webhook) string {
+	if w.Preset != "twilio" && w.Preset != "square" {
+		return ""
+	}
+	u, err := url.Parse(w.URL)
+	if w.URL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || hasControl(w.URL) {
+		return "required with this preset: the absolute http(s) URL the provider delivers to, exactly as configured there"
+	}
+	return ""
 }

@@ -201,6 +201,12 @@ func (v *verifier) checkTimestamp(d *delivery, ts string) Code {
 	if err != nil || !allDigits(ts) {
 		return CodeSignatureMalformed
 	}
+	return v.checkUnix(d, sec)
+}
+
+// checkUnix checks a signed Unix-seconds timestamp against the tolerance, both ways, and
+// keeps it for replay protection.
+func (v *verifier) checkUnix(d *delivery, sec int64) Code {
 	age := d.now.Sub(time.Unix(sec, 0))
 	if age > v.tolerance || age < -v.tolerance {
 		return CodeTimestampOutOfWindow

@@ -135,6 +135,7 @@ var schemes = map[string]*scheme{
 	"sendgrid": sendgridScheme,
 	"twilio":   twilioScheme,
 	"square":   squareScheme,
+	"linear":   linearScheme,
 }
 
 var dot = []byte(".")

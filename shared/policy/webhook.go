@@ -41,6 +41,7 @@ var WebhookPresets = map[string]int{
 	"sendgrid":          300,
 	"twilio":            0,
 	"square":            0,
+	"linear":            60,
 }
 
 // Bounds of the webhooks section.
@@ -146,7 +147,7 @@ func checkRouteWebhook(d *strictjson.Decoder, r *Route, hooks []Webhook, path st
 }
 
 func presetList() string {
-	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty", "discord", "sendgrid", "twilio", "square"`
+	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty", "discord", "sendgrid", "twilio", "square", "linear"`
 }
 
 // replayProblem refuses replay protection where it cannot mean anything: a fixed token is the

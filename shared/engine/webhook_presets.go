@@ -136,6 +136,7 @@ var schemes = map[string]*scheme{
 	"twilio":   twilioScheme,
 	"square":   squareScheme,
 	"linear":   linearScheme,
+	"grafana":  grafanaScheme,
 }
 
 var dot = []byte(".")

@@ -42,6 +42,7 @@ var WebhookPresets = map[string]int{
 	"twilio":            0,
 	"square":            0,
 	"linear":            60,
+	"grafana":           0,
 }
 
 // Bounds of the webhooks section.
@@ -147,7 +148,7 @@ func checkRouteWebhook(d *strictjson.Decoder, r *Route, hooks []Webhook, path st
 }
 
 func presetList() string {
-	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty", "discord", "sendgrid", "twilio", "square", "linear"`
+	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty", "discord", "sendgrid", "twilio", "square", "linear", "grafana"`
 }
 
 // replayProblem refuses replay protection where it cannot mean anything: a fixed token is the

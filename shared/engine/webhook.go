@@ -35,6 +35,8 @@ type scheme struct {
 	sigHeaders []string
 	// headerOnly schemes are decided on the headers (a shared token); the others need the body.
 	headerOnly bool
+	// inBody schemes carry the signature inside the body (Mailgun): no header to require.
+	inBody bool
 	// parseKey, for public-key schemes, turns a configured key into a verification key.
 	parseKey func(secret string) (any, error)
 	// verify checks the signature over the whole body (nil for headerOnly schemes).
@@ -98,6 +100,10 @@ func compileVerifier(w *policy.Webhook) (*verifier, error) {
 type webhookCheck struct{ v *verifier }
 
 func (c webhookCheck) onHeaders(f *flow) Code {
+	if c.v.scheme.inBody {
+		f.body = c.v
+		return ""
+	}
 	sig, n := c.v.signature(f.r.Headers)
 	switch {
 	case n == 0:
@@ -150,7 +156,7 @@ func (e *Engine) DecideBody(d *Decision, r *Request, body []byte) Decision {
 	sig, n := v.signature(r.Headers)
 	code := Code("")
 	switch {
-	case n != 1:
+	case n != 1 && !v.scheme.inBody:
 		code = CodeSignatureMissing
 	default:
 		dl := delivery{sig: sig, headers: r.Headers, body: body, path: r.Path, now: r.Now}

@@ -137,6 +137,7 @@ var schemes = map[string]*scheme{
 	"square":   squareScheme,
 	"linear":   linearScheme,
 	"grafana":  grafanaScheme,
+	"mailgun":  mailgunScheme,
 }
 
 var dot = []byte(".")

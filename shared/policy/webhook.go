@@ -43,6 +43,7 @@ var WebhookPresets = map[string]int{
 	"square":            0,
 	"linear":            60,
 	"grafana":           0,
+	"mailgun":           300,
 }
 
 // Bounds of the webhooks section.
@@ -148,7 +149,7 @@ func checkRouteWebhook(d *strictjson.Decoder, r *Route, hooks []Webhook, path st
 }
 
 func presetList() string {
-	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty", "discord", "sendgrid", "twilio", "square", "linear", "grafana"`
+	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty", "discord", "sendgrid", "twilio", "square", "linear", "grafana", "mailgun"`
 }
 
 // replayProblem refuses replay protection where it cannot mean anything: a fixed token is the

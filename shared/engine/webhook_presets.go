@@ -138,6 +138,7 @@ var schemes = map[string]*scheme{
 	"linear":   linearScheme,
 	"grafana":  grafanaScheme,
 	"mailgun":  mailgunScheme,
+	"qstash":   qstashScheme,
 }
 
 var dot = []byte(".")

@@ -107,7 +107,7 @@ func TestSquarePreset(t *testing.T) {
 // URL-signing presets need the URL the provider signs.
 func TestURLSigningPresetsNeedURL(t *testing.T) {
 	for _, u := range []string{"", "/relative", "ftp://x/y", "https://"} {
-		for _, preset := range []string{"twilio", "square"} {
+		for _, preset := range []string{"twilio", "square", "qstash"} {
 			_, err := policy.Parse([]byte(fmt.Sprintf(`{"version":1,"webhooks":[{"name":"w","preset":%q,"secret":"0123456789abcdef","url":%q}],
 				"routes":[{"name":"hooks","auth":{"type":"webhook","webhook":"w"}}]}`, preset, u)))
 			if err == nil || !strings.Contains(err.Error(), "webhooks[0].url: required with this preset") {

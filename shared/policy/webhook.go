@@ -44,6 +44,7 @@ var WebhookPresets = map[string]int{
 	"linear":            60,
 	"grafana":           0,
 	"mailgun":           300,
+	"qstash":            30,
 }
 
 // Bounds of the webhooks section.
@@ -149,7 +150,7 @@ func checkRouteWebhook(d *strictjson.Decoder, r *Route, hooks []Webhook, path st
 }
 
 func presetList() string {
-	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty", "discord", "sendgrid", "twilio", "square", "linear", "grafana", "mailgun"`
+	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty", "discord", "sendgrid", "twilio", "square", "linear", "grafana", "mailgun", "qstash"`
 }
 
 // replayProblem refuses replay protection where it cannot mean anything: a fixed token is the

@@ -34,7 +34,7 @@ func publicKeyProblem(preset, s string) (msg string, ok bool) {
 // webhookURLProblem requires the signed URL of URL-signing presets: an absolute http(s) URL,
 // exactly as configured at the provider.
 func webhookURLProblem(w *Webhook) string {
-	if w.Preset != "twilio" && w.Preset != "square" {
+	if w.Preset != "twilio" && w.Preset != "square" && w.Preset != "qstash" {
 		return ""
 	}
 	u, err := url.Parse(w.URL)

@@ -2,6 +2,8 @@ package policy
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/hex"
 	"net/url"
@@ -25,6 +27,10 @@ func publicKeyProblem(preset, s string) (msg string, ok bool) {
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil || len(b) != len(p256KeyPrefix)+65 || !bytes.HasPrefix(b, p256KeyPrefix) {
 			return "must be the verification key: the base64 of a P-256 public key (MFkw…)", true
+		}
+		// A point off the curve would pass the form check and fail only when compiled.
+		if _, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), b[len(p256KeyPrefix):]); err != nil {
+			return "must be the verification key: its point is not on the P-256 curve", true
 		}
 		return "", true
 	}

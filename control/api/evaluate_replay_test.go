@@ -16,8 +16,8 @@ func TestEvaluateDoesNotRecordReplays(t *testing.T) {
 	backends(t, func(t *testing.T, backend string) {
 		e := newEnv(t, backend, envOptions{})
 		const secret = "evaluate-replay-secret-01"
+		expect(t, e.do("POST", "/v1/webhooks", adminToken, map[string]any{"name": "w", "preset": "generic", "secret": secret, "replay_protection": true}), http.StatusCreated, "")
 		r := e.do("PUT", "/v1/policy", adminToken, `{"version":1,
-			"webhooks":[{"name":"w","preset":"generic","secret":"`+secret+`","replay_protection":true}],
 			"routes":[{"name":"hooks","match":{"path_prefix":"/hooks"},"auth":{"type":"webhook","webhook":"w"}}]}`, "If-Match", "*")
 		expect(t, r, http.StatusOK, "")
 		e.waitVersion(versionHeader(t, r))

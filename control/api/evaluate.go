@@ -66,6 +66,8 @@ func (s *server) evaluate(w http.ResponseWriter, r *http.Request) {
 	if !req.at.IsZero() {
 		req.Now = req.at
 	}
+	// A dry run records nothing: replay protection judges it against an empty store of its own.
+	req.Replay = engine.NewMemoryReplayStore()
 	d := cur.Engine.Decide(&req.Request)
 	if d.Allow && d.BufferBody {
 		// The route verifies the body: judge the described one (empty when none was given).

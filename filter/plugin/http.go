@@ -47,7 +47,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	if panicHook != nil {
 		panicHook(headers)
 	}
-	req := engine.Request{Headers: headers, Now: time.Now()}
+	req := engine.Request{Headers: headers, Now: time.Now(), Replay: sharedReplay{}}
 	for _, kv := range headers {
 		switch kv[0] {
 		case ":method":

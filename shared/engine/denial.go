@@ -28,6 +28,8 @@ const (
 	CodeSignatureMalformed    Code = "signature_malformed"
 	CodeSignatureMismatch     Code = "signature_mismatch"
 	CodeTimestampOutOfWindow  Code = "timestamp_out_of_window"
+	CodeReplayed              Code = "replayed"
+	CodeReplayUnrecorded      Code = "replay_unrecorded"
 	CodeInternalError         Code = "internal_error"
 	CodePolicyUnavailable     Code = "policy_unavailable"
 )
@@ -64,6 +66,8 @@ var denialTable = []struct {
 	{CodeSignatureMalformed, StageSignature, 401, "the webhook signature is malformed", nil},
 	{CodeSignatureMismatch, StageSignature, 401, "the webhook signature does not match", nil},
 	{CodeTimestampOutOfWindow, StageSignature, 401, "the webhook timestamp is outside the accepted window", nil},
+	{CodeReplayed, StageSignature, 401, "this webhook delivery was already accepted", nil},
+	{CodeReplayUnrecorded, StageSignature, 503, "the webhook delivery could not be recorded against replays; retry later", [][2]string{{"retry-after", "1"}}},
 	{CodeInternalError, StageFilter, 500, "the request could not be checked", nil},
 	{CodePolicyUnavailable, StageFilter, 503, "no policy has been loaded yet", [][2]string{{"retry-after", "1"}}},
 }

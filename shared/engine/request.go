@@ -17,6 +17,10 @@ type Request struct {
 	Source     string
 	SourceFunc func() string
 	Now        time.Time
+	// Replay remembers verified webhook deliveries for verifiers with replay protection; the
+	// filter passes one over shared data so every worker VM sees every delivery. nil: each
+	// verifier's own in-process store.
+	Replay ReplayStore
 }
 
 // Decision is the outcome for one request.

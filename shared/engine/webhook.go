@@ -20,7 +20,12 @@ type verifier struct {
 	name      string
 	scheme    *scheme
 	secrets   [][]byte
+	keys      []any  // public-key schemes: the parsed keys, current first
+	url       string // URL-signing schemes: the URL the provider signs
 	tolerance time.Duration
+	// replay is nil unless the verifier has replay protection; then it is the store used
+	// when the host supplies none (Request.Replay).
+	replay ReplayStore
 }
 
 // scheme is one provider's signing scheme.
@@ -30,8 +35,24 @@ type scheme struct {
 	sigHeaders []string
 	// headerOnly schemes are decided on the headers (a shared token); the others need the body.
 	headerOnly bool
+	// inBody schemes carry the signature inside the body (Mailgun): no header to require.
+	inBody bool
+	// parseKey, for public-key schemes, turns a configured key into a verification key.
+	parseKey func(secret string) (any, error)
 	// verify checks the signature over the whole body (nil for headerOnly schemes).
-	verify func(v *verifier, sig string, headers [][2]string, body []byte, now time.Time) Code
+	verify func(v *verifier, d *delivery) Code
+}
+
+// delivery is one request under verification: the scheme's inputs, and what verifying it
+// learned for replay protection.
+type delivery struct {
+	sig      string
+	headers  [][2]string
+	body     []byte
+	path     string // the request's :path, for URL-signing schemes
+	now      time.Time
+	signedAt int64  // the signed timestamp (Unix seconds); 0 when the scheme signs none
+	print    []byte // what identifies the signed content (replay.go)
 }
 
 func compileVerifier(w *policy.Webhook) (*verifier, error) {
@@ -39,14 +60,25 @@ func compileVerifier(w *policy.Webhook) (*verifier, error) {
 	if s == nil {
 		return nil, fmt.Errorf("webhook %q: preset %q is not supported", w.Name, w.Preset)
 	}
-	v := &verifier{name: w.Name, scheme: s}
+	v := &verifier{name: w.Name, scheme: s, url: w.URL}
 	tol := w.ToleranceSeconds
 	if tol == 0 {
 		tol = policy.WebhookPresets[w.Preset]
 	}
 	v.tolerance = time.Duration(tol) * time.Second
+	if w.ReplayProtection {
+		v.replay = NewMemoryReplayStore()
+	}
 	for _, sec := range []string{w.Secret, w.NextSecret} {
 		if sec == "" {
+			continue
+		}
+		if s.parseKey != nil {
+			k, err := s.parseKey(sec)
+			if err != nil {
+				return nil, fmt.Errorf("webhook %q: a key is %w", w.Name, err)
+			}
+			v.keys = append(v.keys, k)
 			continue
 		}
 		key := []byte(sec)
@@ -68,6 +100,10 @@ func compileVerifier(w *policy.Webhook) (*verifier, error) {
 type webhookCheck struct{ v *verifier }
 
 func (c webhookCheck) onHeaders(f *flow) Code {
+	if c.v.scheme.inBody {
+		f.body = c.v
+		return ""
+	}
 	sig, n := c.v.signature(f.r.Headers)
 	switch {
 	case n == 0:
@@ -120,10 +156,13 @@ func (e *Engine) DecideBody(d *Decision, r *Request, body []byte) Decision {
 	sig, n := v.signature(r.Headers)
 	code := Code("")
 	switch {
-	case n != 1:
+	case n != 1 && !v.scheme.inBody:
 		code = CodeSignatureMissing
 	default:
-		code = v.scheme.verify(v, sig, r.Headers, body, r.Now)
+		dl := delivery{sig: sig, headers: r.Headers, body: body, path: r.Path, now: r.Now}
+		if code = v.scheme.verify(v, &dl); code == "" && v.replay != nil {
+			code = v.remember(&dl, r.Replay)
+		}
 	}
 	if code == "" {
 		return *d
@@ -138,14 +177,20 @@ func (e *Engine) DecideBody(d *Decision, r *Request, body []byte) Decision {
 
 // macMatches reports whether any secret's HMAC over the parts equals one of the candidate
 // signatures, each compared in constant time (hmac.Equal).
-func (v *verifier) macMatches(newHash func() hash.Hash, candidates [][]byte, parts ...[]byte) bool {
+//
+// The current secret's HMAC is kept as the delivery's replay fingerprint input: it is computed
+// anyway, and it is the same whichever secret the provider signed with.
+func (v *verifier) macMatches(d *delivery, newHash func() hash.Hash, candidates [][]byte, parts ...[]byte) bool {
 	ok := false
-	for _, s := range v.secrets {
+	for i, s := range v.secrets {
 		m := hmac.New(newHash, s)
 		for _, p := range parts {
 			m.Write(p)
 		}
 		sum := m.Sum(nil)
+		if i == 0 {
+			d.print = sum
+		}
 		for _, c := range candidates {
 			if hmac.Equal(sum, c) {
 				ok = true
@@ -157,15 +202,22 @@ func (v *verifier) macMatches(newHash func() hash.Hash, candidates [][]byte, par
 
 // checkTimestamp reads a Unix-seconds timestamp and checks it is within the tolerance of now,
 // in both directions.
-func (v *verifier) checkTimestamp(ts string, now time.Time) Code {
+func (v *verifier) checkTimestamp(d *delivery, ts string) Code {
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil || !allDigits(ts) {
 		return CodeSignatureMalformed
 	}
-	d := now.Sub(time.Unix(sec, 0))
-	if d > v.tolerance || d < -v.tolerance {
+	return v.checkUnix(d, sec)
+}
+
+// checkUnix checks a signed Unix-seconds timestamp against the tolerance, both ways, and
+// keeps it for replay protection.
+func (v *verifier) checkUnix(d *delivery, sec int64) Code {
+	age := d.now.Sub(time.Unix(sec, 0))
+	if age > v.tolerance || age < -v.tolerance {
 		return CodeTimestampOutOfWindow
 	}
+	d.signedAt = sec
 	return ""
 }
 
@@ -182,3 +234,28 @@ func headerValue(headers [][2]string, name string) (string, bool) {
 
 // The hash constructor every HMAC scheme here uses.
 var sha256New = sha256.New
+
+// remember records a verified delivery for replay protection. The window ends when the signed
+// timestamp leaves the tolerance (the timestamp check refuses it from then on), or, for a
+// scheme that signs no timestamp, a tolerance after it was first seen.
+func (v *verifier) remember(d *delivery, store ReplayStore) Code {
+	if store == nil {
+		store = v.replay
+	}
+	if len(d.print) == 0 {
+		return CodeInternalError // a scheme that verified without a fingerprint: a bug, fail closed
+	}
+	now := d.now.Unix()
+	start := now
+	if d.signedAt != 0 {
+		start = d.signedAt
+	}
+	expires := start + int64(v.tolerance/time.Second) + 1
+	switch store.Remember(fingerprint(v.name, d.print), now, expires) {
+	case ReplayFresh:
+		return ""
+	case ReplaySeen:
+		return CodeReplayed
+	}
+	return CodeReplayUnrecorded
+}

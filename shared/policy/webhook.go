@@ -21,6 +21,9 @@ type Webhook struct {
 	ToleranceSeconds int `json:"tolerance_seconds,omitempty"`
 	// URL is the URL the provider signs, for URL-signing schemes.
 	URL string `json:"url,omitempty"`
+	// ReplayProtection refuses a delivery whose signed content was already accepted within
+	// the window (replay.go in the engine says how it is remembered and bounded).
+	ReplayProtection bool `json:"replay_protection,omitempty"`
 }
 
 // WebhookPresets are the signing schemes this version verifies, with their default tolerance
@@ -34,6 +37,14 @@ var WebhookPresets = map[string]int{
 	"shopify":           0,
 	"standard-webhooks": 300,
 	"pagerduty":         0,
+	"discord":           300,
+	"sendgrid":          300,
+	"twilio":            0,
+	"square":            0,
+	"linear":            60,
+	"grafana":           0,
+	"mailgun":           300,
+	"qstash":            30,
 }
 
 // Bounds of the webhooks section.
@@ -60,11 +71,7 @@ func readWebhook(r *strictjson.Reader, path string, w *Webhook) {
 		case "url":
 			w.URL = r.String(path, k)
 		case "replay_protection":
-			// Named by the design, not built yet: refuse it rather than ignore a protection
-			// the operator asked for.
-			if r.Bool(path, k) {
-				r.FieldErrorf(path, k, "is not supported by this version yet")
-			}
+			w.ReplayProtection = r.Bool(path, k)
 		default:
 			r.Unknown(path, k)
 		}
@@ -89,6 +96,12 @@ func checkWebhooks(d *strictjson.Decoder, hooks []Webhook, path string) {
 		if _, ok := WebhookPresets[w.Preset]; !ok {
 			d.FieldErrorf(wp, "preset", "must be one of %s", presetList())
 		}
+		if msg := webhookURLProblem(w); msg != "" {
+			d.FieldErrorf(wp, "url", "%s", msg)
+		}
+		if msg := replayProblem(w); msg != "" {
+			d.FieldErrorf(wp, "replay_protection", "%s", msg)
+		}
 		for _, f := range []struct{ field, v string }{{"secret", w.Secret}, {"next_secret", w.NextSecret}} {
 			if f.v == "" && f.field == "next_secret" {
 				continue
@@ -102,6 +115,9 @@ func checkWebhooks(d *strictjson.Decoder, hooks []Webhook, path string) {
 
 // webhookSecretProblem checks a secret's form without echoing it.
 func webhookSecretProblem(preset, s string) string {
+	if msg, ok := publicKeyProblem(preset, s); ok {
+		return msg
+	}
 	if preset == "standard-webhooks" {
 		raw, ok := strings.CutPrefix(s, standardSecretPrefix)
 		b, err := base64.StdEncoding.DecodeString(raw)
@@ -134,5 +150,20 @@ func checkRouteWebhook(d *strictjson.Decoder, r *Route, hooks []Webhook, path st
 }
 
 func presetList() string {
-	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty"`
+	return `"generic", "github", "gitlab", "stripe", "slack", "shopify", "standard-webhooks", "pagerduty", "discord", "sendgrid", "twilio", "square", "linear", "grafana", "mailgun", "qstash"`
+}
+
+// replayProblem refuses replay protection where it cannot mean anything: a fixed token is the
+// same on every delivery, and a scheme without a signed timestamp has no window unless the
+// operator names how long a delivery is remembered.
+func replayProblem(w *Webhook) string {
+	switch {
+	case !w.ReplayProtection:
+		return ""
+	case w.Preset == "gitlab":
+		return "cannot apply to gitlab: its token is the same on every delivery"
+	case WebhookPresets[w.Preset] == 0 && w.ToleranceSeconds == 0:
+		return "needs tolerance_seconds with this preset: it signs no timestamp, so the window is how long a delivery is remembered"
+	}
+	return ""
 }

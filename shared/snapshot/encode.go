@@ -186,6 +186,9 @@ func (e *encoder) webhook(w *policy.Webhook) {
 		e.raw(`,"url":`)
 		e.str(w.URL)
 	}
+	if w.ReplayProtection {
+		e.raw(`,"replay_protection":true`)
+	}
 	e.raw(`}`)
 }
 

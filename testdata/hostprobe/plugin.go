@@ -18,6 +18,7 @@ type pluginContext struct {
 	requests, ticks, queueItems, casRetries, done proxywasm.MetricCounter
 	inflight                                      proxywasm.MetricGauge
 	bodyBytes                                     proxywasm.MetricHistogram
+	hmacSink                                      []byte // keeps the "hmac" action's result live
 }
 
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {

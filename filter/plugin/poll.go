@@ -143,7 +143,7 @@ func (p *pluginContext) apply(bodySize int, sig string) error {
 	if err != nil {
 		return err
 	}
-	p.engine, p.version = eng, s.Version
+	p.engine, p.version, p.issued = eng, s.Version, s.IssuedAt
 	p.metrics.snapshotApplied.Increment(1)
 	p.metrics.policyVersion.Add(int64(s.Version) - p.metrics.policyVersion.Value())
 	took := time.Since(start)

@@ -83,7 +83,7 @@ func TestSoak(t *testing.T) {
 	ring := &keyring{}
 	l := &load{e: e, client: client, ring: ring, stable: stable, seed: uint64(time.Now().UnixNano())}
 	errs := make(chan error, 16)
-	ch := &churner{e: e, plan: plan, ring: ring, done: l.answered.Load, errs: errs}
+	ch := &churner{e: e, plan: plan, ring: ring, done: l.answered.Load, log: t.Logf, errs: errs}
 	churnCtx, stopChurn := context.WithCancel(ctx)
 	churnDone := make(chan struct{})
 	go func() { ch.run(churnCtx); close(churnDone) }()

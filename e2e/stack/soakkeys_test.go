@@ -119,6 +119,7 @@ type churner struct {
 	plan                       soakPlan
 	ring                       *keyring
 	done                       func() int64 // requests answered so far
+	log                        func(format string, args ...any)
 	errs                       chan<- error
 	created, revoked, restarts atomic.Int64
 
@@ -129,12 +130,16 @@ type churner struct {
 func (c *churner) run(ctx context.Context) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	next := time.Now()
+	next, progress := time.Now(), time.Now().Add(time.Minute)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if time.Now().After(progress) { // a long soak shows it is alive
+			c.log("soak: %d of %d requests answered, %d keys created, %d restarts", c.done(), c.plan.requests, c.created.Load(), c.restarts.Load())
+			progress = time.Now().Add(time.Minute)
 		}
 		if n := c.restarts.Load(); n < int64(c.plan.restarts) && c.done() >= c.plan.restartAt(int(n)) {
 			c.restart(ctx)

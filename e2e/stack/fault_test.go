@@ -11,7 +11,7 @@ import (
 	"github.com/portcullis/portcullis/e2e/wasmhost"
 )
 
-// faultCase is one row of the fault table (docs/faults.md). Every row runs the same story: a
+// faultCase is one row of the fault table (README.md, "When things fail"). Every row runs the same story: a
 // key in force and a revoked key are on every VM; the fault starts; a change is committed; the
 // fault's metric and log line move; meanwhile the key in force keeps working, the revoked key
 // and requests without a key keep being refused (nothing fails open), and the change is not

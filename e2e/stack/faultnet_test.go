@@ -63,8 +63,22 @@ func (c *cutter) accept(ln net.Listener) {
 			conn.Close()
 			continue
 		}
-		p := &pipe{client: conn, server: server}
+		// Cut or hung while dialing: this connection is one of those it meant.
 		c.mu.Lock()
+		switch {
+		case c.ln != ln:
+			c.mu.Unlock()
+			server.Close()
+			reset(conn)
+			continue
+		case c.hung:
+			c.silent[conn] = true
+			c.mu.Unlock()
+			server.Close()
+			go io.Copy(io.Discard, conn)
+			continue
+		}
+		p := &pipe{client: conn, server: server}
 		c.pipes[p] = true
 		c.mu.Unlock()
 		go c.forward(p)

@@ -157,7 +157,7 @@ func (c *churner) churn(ctx context.Context) {
 	sent := time.Now()
 	k, _, err := c.e.api.CreateKey(ctx, stack.NewKey{Name: fmt.Sprintf("churn-%d", n)})
 	if err != nil {
-		c.fail(fmt.Errorf("creating churn key %d: %w", n, err))
+		c.fail(ctx, fmt.Errorf("creating churn key %d: %w", n, err))
 		return
 	}
 	nk := &soakKey{id: k.ID, raw: k.Key, created: time.Now()}
@@ -168,7 +168,7 @@ func (c *churner) churn(ctx context.Context) {
 	}
 	if old := c.ring.oldestActive(3); old != nil {
 		if err := c.e.api.RevokeKey(ctx, old.id); err != nil {
-			c.fail(fmt.Errorf("revoking %s: %w", old.id, err)) // stays "either" from here on
+			c.fail(ctx, fmt.Errorf("revoking %s: %w", old.id, err)) // stays "either" from here on
 			return
 		}
 		c.revoked.Add(1)
@@ -181,7 +181,7 @@ func (c *churner) churn(ctx context.Context) {
 func (c *churner) confirm(ctx context.Context, k *soakKey, want int, sent time.Time, field *time.Time) bool {
 	probe := [][2]string{{":method", "GET"}, {":path", "/svc/probe"}, {":authority", "soak"}, {"x-api-key", k.raw}}
 	if err := c.e.WaitStatus(ctx, probe, want, c.plan.publishLimit); err != nil {
-		c.fail(fmt.Errorf("key %s: not %d on every VM: %w", k.id, want, err))
+		c.fail(ctx, fmt.Errorf("key %s: not %d on every VM: %w", k.id, want, err))
 		return false
 	}
 	now := time.Now()
@@ -196,17 +196,21 @@ func (c *churner) confirm(ctx context.Context, k *soakKey, want int, sent time.T
 // what it has), and starts it again on the same store and address.
 func (c *churner) restart(ctx context.Context) {
 	if err := c.e.StopControl(); err != nil {
-		c.fail(fmt.Errorf("stopping the control server: %w", err))
+		c.fail(ctx, fmt.Errorf("stopping the control server: %w", err))
 	}
 	time.Sleep(time.Second)
 	if err := c.e.StartControl(ctx); err != nil {
-		c.fail(fmt.Errorf("starting the control server again: %w", err))
+		c.fail(ctx, fmt.Errorf("starting the control server again: %w", err))
 	}
 	c.e.api.HTTP.CloseIdleConnections()
 	c.restarts.Add(1)
 }
 
-func (c *churner) fail(err error) {
+// fail reports err, unless the soak is over and ended the call in flight.
+func (c *churner) fail(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return
+	}
 	select {
 	case c.errs <- err:
 	default:

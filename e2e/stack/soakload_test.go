@@ -76,12 +76,16 @@ func (l *load) run(clients int, limit int64) {
 	wg.Wait()
 }
 
-func (l *load) one(rng *rand.Rand) {
-	total := 0
+// soakWeights is the sum of the kinds' weights.
+var soakWeights = func() (n int) {
 	for _, k := range soakKinds {
-		total += k.weight
+		n += k.weight
 	}
-	n := rng.IntN(total)
+	return n
+}()
+
+func (l *load) one(rng *rand.Rand) {
+	n := rng.IntN(soakWeights)
 	kind := soakKinds[0].name
 	for _, k := range soakKinds {
 		if n < k.weight {

@@ -11,7 +11,7 @@ WASM_HOOKS := build/portcullis-testhooks.wasm
 WASM_NOOP  := build/noop.wasm
 WASM_PROBE := build/hostprobe.wasm
 
-.PHONY: all build wasm-test-modules test check fuzz bench bench-native bench-wasm run clean
+.PHONY: all build wasm-test-modules test check fuzz bench bench-native bench-wasm soak run clean
 
 all: build
 
@@ -95,6 +95,15 @@ bench-wasm:
 	PATH="$(CURDIR)/build:$$PATH" GOWASIRUNTIME=wazero $(WASMENV) $(GO) test \
 		-exec "$$($(GO) env GOROOT)/lib/wasm/go_wasip1_wasm_exec" \
 		-run='^$$' -bench=. -benchmem -count=1 $(WASM_BENCH_PKGS)
+
+# The soak: SOAK_REQUESTS requests through the whole stack on loopback (control server on
+# SQLite, the filter on worker VMs, the gateway, an echo upstream) while keys change every
+# second and the control server restarts twice; every answer is checked. make test runs a
+# 20,000-request version of the same test. Results: BENCHMARKS.md.
+SOAK_REQUESTS ?= 1000000
+
+soak: wasm-test-modules
+	$(GO) test -count=1 -run='^TestSoak$$' -timeout=4h -v ./e2e/stack -args -soak.requests=$(SOAK_REQUESTS)
 
 # The whole stack locally: control server on ./data (SQLite), the filter on worker VMs polling
 # it, the gateway on :8080 in front of an echo upstream. Prints the admin token and a demo key.

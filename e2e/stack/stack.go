@@ -64,11 +64,18 @@ type Config struct {
 	// MaxPolicyAge is the readiness bound on the age of the filter's policy (/readyz on the
 	// admin address; default gateway.DefaultMaxPolicyAge).
 	MaxPolicyAge time.Duration
-	// Clock is the filter host's clock (ticks, http_call timeouts, the filter's wall clock);
-	// nil is the real one. With a *wasmhost.FakeClock, WaitApplied advances it by
-	// PollInterval while it waits, so the first polls happen; otherwise time moves only when
-	// the test advances it.
+	// PollTimeout bounds one poll (the filter's control.timeout_ms); 0 leaves the filter's
+	// default, WaitSeconds + 5 s.
+	PollTimeout time.Duration
+	// Clock is the filter host's clock (ticks, http_call timeouts, the filter's own time.Now);
+	// nil is the real one. A test skews it to put the filter's time off the control server's.
+	// With a *wasmhost.FakeClock, WaitApplied advances it by PollInterval while it waits, so the
+	// first polls happen; otherwise time moves only when the test advances it.
 	Clock wasmhost.Clock
+	// ReloadOnTrap recreates a VM that trapped once ReloadBackoff has passed (Envoy's
+	// FAIL_RELOAD); without it the VM answers 503 until the stack stops.
+	ReloadOnTrap  bool
+	ReloadBackoff time.Duration
 	// ReadyTimeout bounds the wait for every VM to apply the first snapshot (default 30s).
 	ReadyTimeout time.Duration
 	// Logger receives the control server's and the gateway's logs; nil discards them.
@@ -189,6 +196,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		Logger:              cfg.Logger,
 		CompilationCacheDir: cfg.CompilationCacheDir,
 		Clock:               cfg.Clock,
+		ReloadOnTrap:        cfg.ReloadOnTrap,
+		ReloadBackoff:       cfg.ReloadBackoff,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stack: starting the filter: %w", err)
@@ -257,13 +266,17 @@ func (s *Stack) PluginConfig() ([]byte, error) {
 		return nil, errors.New("stack: the control server has not started")
 	}
 	type obj = map[string]any
-	return json.Marshal(obj{"control": obj{
+	control := obj{
 		"cluster":          ControlCluster,
 		"token":            s.cfg.Control.DataplaneToken,
 		"public_key":       s.publicKey,
 		"poll_interval_ms": s.cfg.PollInterval.Milliseconds(),
 		"wait_seconds":     s.cfg.WaitSeconds,
-	}})
+	}
+	if s.cfg.PollTimeout > 0 {
+		control["timeout_ms"] = s.cfg.PollTimeout.Milliseconds()
+	}
+	return json.Marshal(obj{"control": control})
 }
 
 // clusterURL is where the filter polls: the control server, or what ControlVia puts before it.

@@ -12,8 +12,9 @@ import (
 // httpContext is one request. All per-request state lives here.
 type httpContext struct {
 	types.DefaultHttpContext
-	plugin *pluginContext
-	engine *engine.Engine
+	plugin    *pluginContext
+	engine    *engine.Engine
+	notBefore time.Time // when the engine's snapshot was issued
 
 	method, path string    // for the denial log line
 	keyID        string    // the authenticated key, for usage reporting
@@ -47,7 +48,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	if panicHook != nil {
 		panicHook(headers)
 	}
-	req := engine.Request{Headers: headers, Now: time.Now(), Replay: sharedReplay{}}
+	req := engine.Request{Headers: headers, Now: notBefore(time.Now(), h.notBefore), Replay: sharedReplay{}}
 	for _, kv := range headers {
 		switch kv[0] {
 		case ":method":
@@ -250,4 +251,15 @@ func pathOnly(p string) string {
 		}
 	}
 	return p
+}
+
+// notBefore is the time a request is judged at: the filter's clock, but never earlier than the
+// snapshot in force was issued. A filter whose clock is behind the control server's would
+// otherwise take keys that had expired before the snapshot was even built for valid (fail
+// open by the skew); a clock ahead only expires keys early.
+func notBefore(now, issued time.Time) time.Time {
+	if now.Before(issued) {
+		return issued
+	}
+	return now
 }

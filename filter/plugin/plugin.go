@@ -17,8 +17,11 @@ type pluginContext struct {
 	now     func() time.Time
 
 	// Polling the control server (nil control: static mode).
-	control  *config.Control
-	version  uint64 // applied snapshot version; 0 for the inline policy
+	control *config.Control
+	version uint64 // applied snapshot version; 0 for the inline policy
+	// issued is when the applied snapshot was issued, by the control server's clock (zero for
+	// the inline policy): no request is judged earlier than that (see notBefore).
+	issued   time.Time
 	polling  bool
 	inflight map[string]snapshot.Use // usage riding on the poll in flight
 	usage    usage
@@ -66,5 +69,5 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 // NewHttpContext binds the request to the policy current at its start, so a policy swap never
 // changes the rules halfway through a request.
 func (p *pluginContext) NewHttpContext(uint32) types.HttpContext {
-	return &httpContext{plugin: p, engine: p.engine}
+	return &httpContext{plugin: p, engine: p.engine, notBefore: p.issued}
 }

@@ -194,7 +194,7 @@ func (p *pluginContext) apply(bodySize int, sig string) error {
 	if err != nil {
 		return err
 	}
-	p.engine, p.version = eng, s.Version
+	p.engine, p.version, p.issued = eng, s.Version, s.IssuedAt
 	p.metrics.snapshotApplied.Increment(1)
 	setGauge(p.metrics.policyVersion, s.Version)
 	took := time.Since(start)

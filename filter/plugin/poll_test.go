@@ -41,14 +41,20 @@ func (s signer) config(withPolicy bool) []byte {
 	return []byte(c + `}`)
 }
 
-// snapshotReply builds a signed 200 answer holding doc at version.
+// snapshotReply builds a signed 200 answer holding doc at version, issued now.
 func (s signer) snapshotReply(t *testing.T, version uint64, doc string) ([][2]string, []byte) {
+	t.Helper()
+	return s.snapshotReplyAt(t, version, doc, time.Now())
+}
+
+// snapshotReplyAt is snapshotReply issued at a given time (by the control server's clock).
+func (s signer) snapshotReplyAt(t *testing.T, version uint64, doc string, issued time.Time) ([][2]string, []byte) {
 	t.Helper()
 	d, err := policy.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, err := snapshot.Encode(version, time.Now(), d)
+	payload, err := snapshot.Encode(version, issued, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,4 +250,33 @@ func usageOf(t *testing.T, poll proxytest.HttpCalloutAttribute) map[string]snaps
 // usedBetween reports whether a use's time (to the millisecond) falls within [from, to].
 func usedBetween(u snapshot.Use, from, to time.Time) bool {
 	return !u.Last.Before(from.Truncate(time.Millisecond)) && !u.Last.After(to)
+}
+
+// A filter whose clock is behind the control server's must not take keys that had expired
+// when the snapshot in force was issued for valid: it judges no request earlier than that.
+func TestExpiryNeverJudgedBeforeTheSnapshot(t *testing.T) {
+	expires := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	doc := strings.Replace(scenario.Policy, `"name": "Full Access",`, `"name": "Full Access", "expires_at": "`+expires+`",`, 1)
+	cases := []struct {
+		name   string
+		issued time.Duration // from now, by the control server's clock
+		status int           // 0: allowed
+	}{
+		{"same clocks: valid for another hour", 0, 0},
+		{"the filter's clock two hours behind: expired when issued", 2 * time.Hour, 401},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newSigner(t)
+			host, _ := nativeLeg.start(t, s.config(false))
+			hs, body := s.snapshotReplyAt(t, 1, doc, time.Now().Add(c.issued))
+			host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, hs, nil, body)
+			if n, _ := host.GetCounterMetric("portcullis_snapshots_applied"); n != 1 {
+				t.Fatalf("applied = %d, want 1", n)
+			}
+			if o, _ := send(host, &apiReq); o.Status != c.status {
+				t.Fatalf("k-full: %d %s, want %d", o.Status, o.Body, c.status)
+			}
+		})
+	}
 }

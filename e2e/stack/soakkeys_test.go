@@ -138,7 +138,12 @@ func (c *churner) run(ctx context.Context) {
 		case <-tick.C:
 		}
 		if time.Now().After(progress) { // a long soak shows it is alive
-			c.log("soak: %d of %d requests answered, %d keys created, %d restarts", c.done(), c.plan.requests, c.created.Load(), c.restarts.Load())
+			var mem []uint64
+			for _, vm := range c.e.Host().VMs() {
+				mem = append(mem, vm.MemoryBytes)
+			}
+			c.log("soak: %d of %d requests answered, %d keys created, %d restarts, VM memory %s",
+				c.done(), c.plan.requests, c.created.Load(), c.restarts.Load(), mib(mem))
 			progress = time.Now().Add(time.Minute)
 		}
 		if n := c.restarts.Load(); n < int64(c.plan.restarts) && c.done() >= c.plan.restartAt(int(n)) {

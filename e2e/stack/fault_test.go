@@ -141,7 +141,7 @@ var faults = []faultCase{
 			f.restartControl(t)
 		},
 		moves: "portcullis_poll_failures",
-		log:   "control server answered 503",
+		log:   "the poll was answered with status 503",
 		heal:  func(t *testing.T, f *faultEnv) { f.poll.restore(t) },
 	},
 	{
@@ -149,7 +149,7 @@ var faults = []faultCase{
 		edit:   shortPolls(2 * time.Second),
 		inject: func(t *testing.T, f *faultEnv) { f.poll.hang() },
 		moves:  "portcullis_poll_failures",
-		log:    "control server answered 504",
+		log:    "the poll was answered with status 504",
 		heal:   func(t *testing.T, f *faultEnv) { f.poll.restore(t) },
 	},
 	{
@@ -168,7 +168,7 @@ var faults = []faultCase{
 		inject: func(t *testing.T, f *faultEnv) { f.snap.set(trickle) },
 		moves:  "portcullis_poll_failures",
 		still:  []string{"portcullis_snapshots_rejected"},
-		log:    "control server unreachable or timed out",
+		log:    "is unreachable or gave no answer within",
 		heal:   func(t *testing.T, f *faultEnv) { f.snap.set("") },
 	},
 	{
@@ -176,7 +176,7 @@ var faults = []faultCase{
 		inject: func(t *testing.T, f *faultEnv) { f.snap.set(truncate) },
 		moves:  "portcullis_snapshots_rejected",
 		still:  []string{"portcullis_poll_failures"},
-		log:    "rejected snapshot",
+		log:    "rejected a snapshot",
 		heal:   func(t *testing.T, f *faultEnv) { f.snap.set("") },
 	},
 	{
@@ -184,7 +184,7 @@ var faults = []faultCase{
 		inject: func(t *testing.T, f *faultEnv) { f.snap.set(cutBody) },
 		moves:  "portcullis_poll_failures",
 		still:  []string{"portcullis_snapshots_rejected"},
-		log:    "control server unreachable or timed out",
+		log:    "is unreachable or gave no answer within",
 		heal:   func(t *testing.T, f *faultEnv) { f.snap.set("") },
 	},
 	{
@@ -194,7 +194,7 @@ var faults = []faultCase{
 		inject: func(t *testing.T, f *faultEnv) { f.snap.set(oversize) },
 		moves:  "portcullis_poll_failures",
 		still:  []string{"portcullis_snapshots_rejected"},
-		log:    "control server unreachable or timed out",
+		log:    "is unreachable or gave no answer within",
 		heal:   func(t *testing.T, f *faultEnv) { f.snap.set("") },
 	},
 	{

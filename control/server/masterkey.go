@@ -1,10 +1,15 @@
 package server
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/portcullis/portcullis/control/seal"
+	"github.com/portcullis/portcullis/control/store/sqlite"
 )
 
 // loadedSealer is the master key's sealer and the key file this start created, if any.
@@ -14,6 +19,16 @@ type loadedSealer struct {
 }
 
 func loadSealer(cfg Config) (loadedSealer, error) {
+	if strings.TrimSpace(cfg.MasterKey) == "" && cfg.MasterKeyFile != "" {
+		// The key file opens every sealed secret: the same rules as the store's own files,
+		// also when the store is PostgreSQL and the file is alone in its directory.
+		if err := sqlite.PrivateDir(filepath.Dir(cfg.MasterKeyFile)); err != nil {
+			return loadedSealer{}, fmt.Errorf("master key: %w", err)
+		}
+		if err := os.Chmod(cfg.MasterKeyFile, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return loadedSealer{}, fmt.Errorf("master key: %w", err)
+		}
+	}
 	key, created, err := seal.LoadKey(cfg.MasterKey, cfg.MasterKeyFile)
 	if err != nil {
 		return loadedSealer{}, fmt.Errorf("master key: %w", err)

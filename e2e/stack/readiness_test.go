@@ -107,13 +107,16 @@ func TestStalePolicyIsNotReady(t *testing.T) {
 	if err := e.StartControl(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// The polls now reach the server, which holds them up to a (real) second; the filter's
+	// clock moves one tick per 100 ms of real time, slower than real time, so a held poll
+	// answers "not modified" well before its timeout on that clock.
 	deadline = time.Now().Add(10 * time.Second)
 	for code, body = ready(); code != 200; code, body = ready() {
 		if time.Now().After(deadline) {
 			t.Fatalf("not ready after the restart: %d %q", code, body)
 		}
 		clock.Advance(50 * time.Millisecond)
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	if back := logs.with("the control server answers again"); len(back) == 0 {
 		t.Fatal("the recovery is not logged")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,7 +49,7 @@ func startFault(t *testing.T, c faultCase) *faultEnv {
 		}
 		f.db = newCutter(t, u.Host)
 		u.Host = f.db.addr
-		control = server.Config{DatabaseURL: u.String()}
+		control = server.Config{DatabaseURL: u.String(), MasterKeyFile: filepath.Join(t.TempDir(), "master-key")}
 		f.dataPath = ""
 	}
 	f.env = start(t, control, func(cfg *stack.Config) {

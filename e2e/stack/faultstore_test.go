@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -58,7 +59,7 @@ func pageCount(t testing.TB, path string) int {
 func replica(t testing.TB, dsn, adminToken string) *stack.Client {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DatabaseURL: dsn, AdminToken: adminToken})
+	srv, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DatabaseURL: dsn, AdminToken: adminToken, MasterKeyFile: filepath.Join(t.TempDir(), "master-key")})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

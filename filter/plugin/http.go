@@ -30,6 +30,8 @@ type httpContext struct {
 	// for that. nil on every other route, which never buffers.
 	pending *engine.Decision
 	req     engine.Request
+	// leases are the concurrency slots the request holds until its stream ends.
+	leases []engine.Lease
 }
 
 // panicHook lets tests inject a panic inside a callback; nil in production builds.
@@ -61,7 +63,16 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	}
 	h.method, h.path = req.Method, req.Path
 	req.SourceFunc = sourceAddress // read only by routes with IP rules
+	if h.engine.UsesCounters() {
+		req.Counters, req.Owner = sharedCounters{}, h.plugin.limits.owner
+	}
 	d := h.engine.Decide(&req)
+	h.plugin.metrics.countLimits(d.Limits)
+	if d.Limits != nil && len(d.Limits.Leases) > 0 {
+		// Held from here until the stream ends, however it ends (OnHttpStreamDone).
+		h.leases = d.Limits.Leases
+		h.plugin.hold(h.leases)
+	}
 	if d.Local {
 		return h.answer(d)
 	}
@@ -180,6 +191,10 @@ func (h *httpContext) bufferedBody(bodySize int, endOfStream bool) types.Action 
 
 func (h *httpContext) OnHttpStreamDone() {
 	defer h.recoverPanic("stream done", nil)
+	if h.leases != nil {
+		h.plugin.release(h.leases)
+		h.leases = nil
+	}
 	if h.denied || h.plugin.metrics == nil {
 		return
 	}

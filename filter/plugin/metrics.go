@@ -25,6 +25,11 @@ const (
 	// metricApplyMillis is how long each applied snapshot took to verify, decode and compile,
 	// in milliseconds: the time the worker served no request.
 	metricApplyMillis = "portcullis_snapshot_apply_ms"
+	// Rate limits: requests refused because the compare-and-swap retries ran out, buckets
+	// evicted before they were full, concurrency slots that could not be released or renewed.
+	metricContended       = "portcullis_ratelimit_contended"
+	metricEvictions       = "portcullis_ratelimit_evictions"
+	metricReleaseFailures = "portcullis_ratelimit_release_failures"
 )
 
 type metrics struct {
@@ -35,6 +40,8 @@ type metrics struct {
 	snapshotApplied, snapshotRejected, pollFailures proxywasm.MetricCounter
 	policyVersion, policyAge, withoutPolicy         proxywasm.MetricGauge
 	applyMillis                                     proxywasm.MetricHistogram
+
+	contended, evictions, releaseFailures proxywasm.MetricCounter
 }
 
 // defineMetrics defines every counter up front so the request path only increments.
@@ -51,6 +58,10 @@ func defineMetrics() *metrics {
 		policyAge:        proxywasm.DefineGaugeMetric(metricPolicyAge),
 		withoutPolicy:    proxywasm.DefineGaugeMetric(metricWithoutPolicy),
 		applyMillis:      proxywasm.DefineHistogramMetric(metricApplyMillis),
+
+		contended:       proxywasm.DefineCounterMetric(metricContended),
+		evictions:       proxywasm.DefineCounterMetric(metricEvictions),
+		releaseFailures: proxywasm.DefineCounterMetric(metricReleaseFailures),
 	}
 	for _, c := range engine.Codes {
 		m.denied[string(c)] = proxywasm.DefineCounterMetric(metricDeniedPrefix + string(c))

@@ -16,8 +16,8 @@ import (
 // them. A VM renews its holders every RenewEvery; a holder not renewed for LeaseTTL belongs to
 // a VM that is gone (crashed, reloaded) and no longer counts, so a slot never leaks for good.
 const (
-	concSets   = 8192
-	concWays   = 16
+	concSets   = 1024
+	concWays   = 64
 	maxHolders = 64
 	concPrefix = "pc.cc."
 	holderSize = 20 // owner, count, renewed

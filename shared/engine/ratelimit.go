@@ -251,7 +251,7 @@ func (f *flow) countRate(refs []counted, res *LimitResult) Code {
 		if refused {
 			return codeRefused
 		}
-		var pinned [maxCounted]uint16 // per set: the ways this request updates, never evicted
+		var pinned [maxCounted]uint64 // per set: the ways this request updates, never evicted
 		evicted := 0
 		for i := range refs {
 			r := &refs[i]
@@ -313,7 +313,7 @@ func (b bucketSpec) bucket(scope, value uint64, lvl, at int64) bucket {
 }
 
 // addPinned is add, never choosing a way in pinned (ways this request already updated).
-func (s *rateSet) addPinned(now int64, pinned uint16) (int, bool) {
+func (s *rateSet) addPinned(now int64, pinned uint64) (int, bool) {
 	if pinned == 0 || s.n < rateWays {
 		return s.add(now)
 	}

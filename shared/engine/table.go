@@ -22,12 +22,14 @@ import (
 //     full bucket while the set is overloaded. The memory fades as soon as such a bucket would
 //     be full again.
 //
-// Capacity: 32,768 sets × 16 buckets = 524,288 buckets per Envoy process. 100,000 identities
-// put about 3 buckets in a set on average; a set overflows only past 16 (tested: 100,000
-// distinct identities, no eviction).
+// Capacity: 4,096 sets × 64 buckets = 262,144 buckets per Envoy process. 100,000 identities
+// put about 24 buckets in a set on average; a set overflows only past 64 (tested: 100,000
+// distinct identities, no eviction). Few large sets rather than many small ones because every
+// set is created up front (EnsureCounters) and a set's size on the request path grows only
+// with the buckets it holds.
 const (
-	rateSets    = 32768
-	rateWays    = 16
+	rateSets    = 4096
+	rateWays    = 64
 	setFormat   = 1
 	setHeader   = 2           // format byte, eviction-memory count
 	evictBytes  = 24          // scope, zeroAt, fullAt

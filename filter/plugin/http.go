@@ -28,8 +28,9 @@ type httpContext struct {
 	// pending is an allowed decision whose route verifies the whole body (a webhook
 	// signature): the body is buffered and judged at its end; req keeps the request headers
 	// for that. nil on every other route, which never buffers.
-	pending *engine.Decision
-	req     engine.Request
+	pending  *engine.Decision
+	req      engine.Request
+	reqEnded bool // the request had no body
 	// leases are the concurrency slots the request holds until its stream ends.
 	leases []engine.Lease
 }
@@ -79,19 +80,30 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	if !d.Allow {
 		return h.reply(d)
 	}
-	if err := applyEdits(&d); err != nil {
+	if d.BufferBody {
+		h.req, h.reqEnded = req, endOfStream // for the body's judgement (forward)
+	}
+	if d.Limits != nil && len(d.Limits.Global) > 0 {
+		return h.countGlobal(&d)
+	}
+	return h.forward(&d)
+}
+
+// forward applies an allowed decision's request edits and lets the request continue.
+func (h *httpContext) forward(d *engine.Decision) types.Action {
+	if err := applyEdits(d); err != nil {
 		proxywasm.LogErrorf("portcullis: editing request headers: %v", err)
 		return h.reply(engine.Deny(engine.CodeInternalError))
 	}
 	h.maxBody, h.keyID, h.response, h.at = d.MaxBodyBytes, d.KeyID, d.Response, req.Now
 	if d.BufferBody {
-		if endOfStream { // no body: judge the empty one now
-			if v := h.engine.DecideBody(&d, &req, nil); !v.Allow {
+		if h.reqEnded { // no body: judge the empty one now
+			if v := h.engine.DecideBody(d, &h.req, nil); !v.Allow {
 				return h.reply(v)
 			}
 			return types.ActionContinue
 		}
-		h.pending, h.req = &d, req
+		h.pending = d
 	}
 	return types.ActionContinue
 }

@@ -30,6 +30,11 @@ const (
 	metricContended       = "portcullis_ratelimit_contended"
 	metricEvictions       = "portcullis_ratelimit_evictions"
 	metricReleaseFailures = "portcullis_ratelimit_release_failures"
+	// Global limits: calls to the rate-limit service, and calls that failed (unreachable,
+	// timed out, an error status) counted by the failure mode applied.
+	metricGlobalCalls        = "portcullis_ratelimit_global_calls"
+	metricGlobalFailedOpen   = "portcullis_ratelimit_global_failures_allowed"
+	metricGlobalFailedClosed = "portcullis_ratelimit_global_failures_denied"
 )
 
 type metrics struct {
@@ -41,7 +46,8 @@ type metrics struct {
 	policyVersion, policyAge, withoutPolicy         proxywasm.MetricGauge
 	applyMillis                                     proxywasm.MetricHistogram
 
-	contended, evictions, releaseFailures proxywasm.MetricCounter
+	contended, evictions, releaseFailures             proxywasm.MetricCounter
+	globalCalls, globalFailedOpen, globalFailedClosed proxywasm.MetricCounter
 }
 
 // defineMetrics defines every counter up front so the request path only increments.
@@ -62,6 +68,10 @@ func defineMetrics() *metrics {
 		contended:       proxywasm.DefineCounterMetric(metricContended),
 		evictions:       proxywasm.DefineCounterMetric(metricEvictions),
 		releaseFailures: proxywasm.DefineCounterMetric(metricReleaseFailures),
+
+		globalCalls:        proxywasm.DefineCounterMetric(metricGlobalCalls),
+		globalFailedOpen:   proxywasm.DefineCounterMetric(metricGlobalFailedOpen),
+		globalFailedClosed: proxywasm.DefineCounterMetric(metricGlobalFailedClosed),
 	}
 	for _, c := range engine.Codes {
 		m.denied[string(c)] = proxywasm.DefineCounterMetric(metricDeniedPrefix + string(c))

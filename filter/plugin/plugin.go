@@ -29,7 +29,8 @@ type pluginContext struct {
 	trouble  trouble   // the current run of polls that did not refresh it
 	nextPoll time.Time // polls start no sooner (the tick may run faster than the poll interval)
 
-	limits limitState // rate-limit tables and this VM's concurrency slots (limits.go)
+	limits    limitState // rate-limit tables and this VM's concurrency slots (limits.go)
+	ratelimit *config.RateLimitService
 }
 
 // OnPluginStart parses and compiles the configuration. Any problem fails the start, so Envoy
@@ -47,11 +48,16 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	}
 	p.metrics = defineMetrics()
 	p.limits.owner = newOwner()
+	p.ratelimit = cfg.RateLimit
 	tick := 0
 	if cfg.Policy != nil {
 		eng, err := engine.Compile(cfg.Policy)
 		if err != nil {
 			proxywasm.LogCriticalf("portcullis: invalid plugin configuration: %v", err)
+			return types.OnPluginStartStatusFailed
+		}
+		if msg := checkGlobalConfig(eng, cfg.RateLimit); msg != "" {
+			proxywasm.LogCriticalf("portcullis: invalid plugin configuration: %s", msg)
 			return types.OnPluginStartStatusFailed
 		}
 		if err := p.prepare(eng); err != nil {

@@ -203,6 +203,9 @@ func (p *pluginContext) apply(bodySize int, sig string) error {
 	if err != nil {
 		return err
 	}
+	if msg := checkGlobalConfig(eng, p.ratelimit); msg != "" {
+		return errors.New(msg)
+	}
 	if err := p.prepare(eng); err != nil {
 		return fmt.Errorf("creating the rate-limit tables: %w", err)
 	}

@@ -35,6 +35,9 @@ type LimitResult struct {
 	Global []GlobalLimit
 
 	taken []taken // the tokens taken, for Refund
+	// denyEdits are the route's response edits for the filter's own replies, for a refusal
+	// by the global service after this check allowed the request.
+	denyEdits []HeaderEdit
 }
 
 // LimitState is one rate limit as the request found it.
@@ -119,6 +122,12 @@ func (c *rateCheck) onHeaders(f *flow) Code {
 	for i := range refs {
 		if refs[i].l.global {
 			res.Global = append(res.Global, globalLimit(refs[i].l, refs[i].value))
+		}
+	}
+	if len(res.Global) > 0 {
+		res.denyEdits = f.resp
+		if f.denyResp != nil {
+			res.denyEdits = f.denyResp
 		}
 	}
 	if len(refs) > 0 {
@@ -387,17 +396,15 @@ func refund(store Counters, toks []taken, now int64) {
 	}
 }
 
-// Refund puts back the tokens an allowed request took, for a request that a later step (a
-// global limit) refused, so that it counts against none of its limits. It also releases the
-// request's concurrency slots.
-func Refund(store Counters, owner uint64, res *LimitResult, now int64) {
+// Refund puts back the tokens an allowed request took, for a request that a later step (the
+// global service) refused, so that it counts against none of its limits. Its concurrency
+// slots are released with the stream, as always.
+func Refund(store Counters, res *LimitResult, now int64) {
 	if res == nil {
 		return
 	}
 	refund(store, res.taken, now)
 	res.taken = nil
-	ReleaseLeases(store, owner, res.Leases, now)
-	res.Leases = nil
 }
 
 // refuse builds the 429 for a request that limit i (or, i < 0, the limits marked by

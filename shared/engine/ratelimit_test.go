@@ -409,7 +409,7 @@ func TestExemptions(t *testing.T) {
 
 func TestTiers(t *testing.T) {
 	doc := fmt.Sprintf(`{"version": 1,
-	  "rate_limit_tiers": {"default": [{"rate": 1, "per": "hour", "burst": 1}], "gold": [{"by": "api_key", "rate": 1, "per": "hour", "burst": 3}]},
+	  "rate_limit_tiers": [{"name": "default", "limits": [{"rate": 1, "per": "hour", "burst": 1}]}, {"name": "gold", "limits": [{"by": "api_key", "rate": 1, "per": "hour", "burst": 3}]}],
 	  "routes": [
 	    {"name": "a", "match": {"path_prefix": "/a"}, "auth": {"type": "api_key"}},
 	    {"name": "b", "match": {"path_prefix": "/b"}, "auth": {"type": "api_key"}, "rate_limits": [{"by": "api_key", "rate": 1, "per": "hour", "burst": 10}]}],

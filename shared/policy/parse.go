@@ -103,7 +103,7 @@ func readDocument(r *strictjson.Reader, path string, o Options) *Document {
 		case "rate_limit_ipv6_prefix":
 			doc.RateLimitIPv6Prefix = int(r.PositiveInt(path, k, 128))
 		case "rate_limit_tiers":
-			doc.RateLimitTiers = readTiers(r, strictjson.Join(path, k))
+			readList(r, path, k, MaxTiers, "tiers", &doc.RateLimitTiers, readTier)
 		default:
 			r.Unknown(path, k)
 		}

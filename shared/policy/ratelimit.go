@@ -39,10 +39,11 @@ type RateLimitExempt struct {
 }
 
 // RateLimitTier is a named set of limits per identity. A key picks one with Key.Tier; the
-// tier's buckets are per identity and shared by every route the identity uses.
+// tier's buckets are per identity and shared by every route the identity uses. Tiers are a
+// list of named entries, like webhooks, so their order is part of the document.
 type RateLimitTier struct {
-	Name   string
-	Limits []RateLimit
+	Name   string      `json:"name"`
+	Limits []RateLimit `json:"limits"`
 }
 
 // ConcurrencyLimit bounds the requests of one identity (By: "ip", "api_key", "user",
@@ -153,24 +154,22 @@ func readConcurrencyLimits(r *strictjson.Reader, path, field string) []Concurren
 	return out
 }
 
-func readTiers(r *strictjson.Reader, path string) []RateLimitTier {
-	tiers := []RateLimitTier{}
-	for name := range r.Object(path) {
-		if len(tiers) >= MaxTiers {
-			r.Errorf(path, "has more than %d tiers", MaxTiers)
-			r.Skip()
-			continue
+func readTier(r *strictjson.Reader, path string, t *RateLimitTier) {
+	for k := range r.Object(path) {
+		switch k {
+		case "name":
+			t.Name = r.String(path, k)
+		case "limits":
+			readList(r, path, k, MaxTierLimits, "rate limits", &t.Limits, readRateLimit)
+		default:
+			r.Unknown(path, k)
 		}
-		t := RateLimitTier{Name: name}
-		readList(r, path, name, MaxTierLimits, "rate limits", &t.Limits, readRateLimit)
-		for i := range t.Limits {
-			if t.Limits[i].By == "" {
-				t.Limits[i].By = ByAPIKey // a tier is per identity
-			}
-		}
-		tiers = append(tiers, t)
 	}
-	return tiers
+	for i := range t.Limits {
+		if t.Limits[i].By == "" {
+			t.Limits[i].By = ByAPIKey // a tier is per identity
+		}
+	}
 }
 
 // checkRouteRateLimits validates a route's rate and concurrency limits.
@@ -278,23 +277,26 @@ func byProblem(by *string, authenticated, tier bool) string {
 // checkTiers validates the tiers and the keys' references to them.
 func checkTiers(d *strictjson.Decoder, doc *Document, path string) {
 	tp := strictjson.Join(path, "rate_limit_tiers")
-	names := make(map[string]bool, len(doc.RateLimitTiers))
-	for _, t := range doc.RateLimitTiers {
-		p := strictjson.Join(tp, t.Name)
+	names := make(map[string]int, len(doc.RateLimitTiers))
+	for i, t := range doc.RateLimitTiers {
+		p := strictjson.Index(tp, i)
 		if !isIdentifier(t.Name, 64) {
-			d.Errorf(p, "a tier name must be 1-64 letters, digits, '.', '_' or '-'")
+			d.FieldErrorf(p, "name", "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+		} else if j, dup := names[t.Name]; dup {
+			d.FieldErrorf(p, "name", "duplicates rate_limit_tiers[%d].name %q", j, t.Name)
 		}
-		names[t.Name] = true
+		names[t.Name] = i
+		lp := strictjson.Join(p, "limits")
 		if len(t.Limits) == 0 {
-			d.Errorf(p, "must hold at least one limit")
+			d.Errorf(lp, "must hold at least one limit")
 		}
-		for i := range t.Limits {
-			checkRateLimit(d, &t.Limits[i], strictjson.Index(p, i), true, true)
+		for j := range t.Limits {
+			checkRateLimit(d, &t.Limits[j], strictjson.Index(lp, j), true, true)
 		}
-		checkDistinctLimits(d, t.Limits, p)
+		checkDistinctLimits(d, t.Limits, lp)
 	}
 	for i, k := range doc.Keys {
-		if k.Tier != "" && !names[k.Tier] {
+		if _, ok := names[k.Tier]; k.Tier != "" && !ok {
 			d.FieldErrorf(strictjson.Index(strictjson.Join(path, "keys"), i), "tier", "names no rate_limit_tiers entry (%q)", k.Tier)
 		}
 	}

@@ -101,17 +101,7 @@ func (e *encoder) document(d *policy.Document) {
 		e.raw(`]`)
 	}
 	if len(d.RateLimitTiers) > 0 {
-		// An object in document order: the tiers' order is part of the canonical form.
-		e.raw(`,"rate_limit_tiers":{`)
-		for i, t := range d.RateLimitTiers {
-			if i > 0 {
-				e.raw(`,`)
-			}
-			e.str(t.Name)
-			e.raw(`:`)
-			e.section("", t.Limits)
-		}
-		e.raw(`}`)
+		e.section("rate_limit_tiers", d.RateLimitTiers)
 	}
 	e.raw(`}`)
 }
@@ -179,9 +169,7 @@ func (e *encoder) section(name string, v any) {
 		}
 		return
 	}
-	if name != "" {
-		e.raw(`,"` + name + `":`)
-	}
+	e.raw(`,"` + name + `":`)
 	e.buf = append(e.buf, data...)
 }
 

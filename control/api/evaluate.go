@@ -109,7 +109,7 @@ func (s *server) evaluate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if d.Limits != nil {
-		for _, st := range d.Limits.States {
+		for _, st := range d.Limits.States() {
 			out.RateLimits = append(out.RateLimits, rateLimitView{Name: st.Name, Bucket: strconv.FormatUint(st.Bucket, 16),
 				Limit: st.Limit, Rate: st.Rate, Per: st.Per, Remaining: st.Remaining, ResetSeconds: st.ResetSeconds,
 				Refused: st.Refused, RetryAfterSeconds: st.RetryAfterSeconds, Global: st.Global})

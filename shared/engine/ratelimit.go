@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"strconv"
+	"sync"
 )
 
 // casAttempts bounds the compare-and-swap retries of one request against the other worker
@@ -22,9 +23,9 @@ const maxKeyBytes = 256
 const maxCounted = 16
 
 // LimitResult is what the rate-limit and concurrency checks read and did for one request.
+// It is kept small and flat (one allocation per request on a limited route): the states of
+// the limits are computed from its records only when asked for (States).
 type LimitResult struct {
-	// States are the rate limits the request was counted against, in order.
-	States []LimitState
 	// Contended is true when the compare-and-swap retries ran out and the request was refused.
 	Contended bool
 	// Evicted counts buckets that were not full and were evicted to make room for new ones.
@@ -34,10 +35,65 @@ type LimitResult struct {
 	// Global lists the limits still to be counted by the global rate-limit service.
 	Global []GlobalLimit
 
-	taken []taken // the tokens taken, for Refund
+	// records are the limits counted, the first two inline.
+	n       int
+	inline  [2]record
+	more    []record
+	counted bool // the tokens were taken (Refund puts them back)
 	// denyEdits are the route's response edits for the filter's own replies, for a refusal
 	// by the global service after this check allowed the request.
 	denyEdits []HeaderEdit
+}
+
+// record is one limit as the request left it: its level after the request when it was let
+// through, the level found when it was refused.
+type record struct {
+	l       *rateLimit
+	value   uint64
+	set     uint32
+	level   int64
+	refused bool
+}
+
+func (r *LimitResult) add(rec record) {
+	if r.n < len(r.inline) {
+		r.inline[r.n] = rec
+	} else {
+		r.more = append(r.more, rec)
+	}
+	r.n++
+}
+
+func (r *LimitResult) record(i int) *record {
+	if i < len(r.inline) {
+		return &r.inline[i]
+	}
+	return &r.more[i-len(r.inline)]
+}
+
+// States are the rate limits the request was counted against, in order.
+func (r *LimitResult) States() []LimitState {
+	out := make([]LimitState, r.n)
+	for i := range out {
+		out[i] = r.record(i).state()
+	}
+	return out
+}
+
+func (rec *record) state() LimitState {
+	l := rec.l
+	st := LimitState{Name: l.name, Bucket: rec.value, Limit: l.burst, Rate: l.rate, Per: l.per, Global: l.global}
+	if l.rate == 0 {
+		st.Refused = rec.refused
+		return st
+	}
+	st.Remaining = max(0, rec.level/unitsPerToken)
+	st.ResetSeconds = ceilSeconds(l.spec.untilFull(rec.level))
+	if rec.refused {
+		st.Refused = true
+		st.RetryAfterSeconds = max(1, ceilSeconds(l.spec.untilToken(rec.level)))
+	}
+	return st
 }
 
 // LimitState is one rate limit as the request found it.
@@ -75,9 +131,23 @@ type counted struct {
 	after int64 // level after this request
 }
 
+// txn is the scratch space of one request's count: the limits, the sets read and the bytes
+// written. Pooled, so that counting allocates nothing per request for them (a set is 3 KiB).
+type txn struct {
+	refs    [maxCounted]counted
+	sets    []rateSet
+	setIDs  [maxCounted]uint32
+	scratch []byte
+}
+
+var txnPool = sync.Pool{New: func() any {
+	return &txn{sets: make([]rateSet, 0, 2), scratch: make([]byte, 0, setHeader+maxEvicts*evictBytes+rateWays*bucketBytes)}
+}}
+
 func (c *rateCheck) onHeaders(f *flow) Code {
-	var buf [maxCounted]counted
-	refs := buf[:0]
+	tx := txnPool.Get().(*txn)
+	defer txnPool.Put(tx)
+	refs := tx.refs[:0]
 	for i := range c.limits {
 		code := f.addLimit(&refs, &c.limits[i])
 		if code != "" {
@@ -105,7 +175,7 @@ func (c *rateCheck) onHeaders(f *flow) Code {
 		}
 	}
 	if len(refs) > 0 {
-		if code := f.countRate(refs, res); code != "" {
+		if code := f.countRate(tx, refs, res); code != "" {
 			if code == codeRefused {
 				return f.refuse(c, refs, -1)
 			}
@@ -114,8 +184,7 @@ func (c *rateCheck) onHeaders(f *flow) Code {
 	}
 	if len(c.conc) > 0 {
 		if code := f.acquire(c.conc, res); code != "" {
-			refund(f.r.Counters, res.taken, f.now())
-			res.taken = nil
+			Refund(f.r.Counters, res, f.now())
 			return code
 		}
 	}
@@ -221,11 +290,10 @@ func fnvAddr(h uint64, a netip.Addr, prefix int) uint64 {
 // countRate takes one token from every limit's bucket, or from none when one has no token.
 // It reads every set involved, decides, then writes each changed set with compare-and-swap;
 // when a write loses a race it puts back what the earlier writes took and starts over.
-func (f *flow) countRate(refs []counted, res *LimitResult) Code {
+func (f *flow) countRate(tx *txn, refs []counted, res *LimitResult) Code {
 	store, now := f.r.Counters, f.now()
-	var small [2]rateSet
-	sets := small[:0]
-	var setIDs [maxCounted]uint32
+	sets, setIDs := tx.sets[:0], &tx.setIDs
+	defer func() { tx.sets = sets[:0] }() // keep what grew for the next request
 	for i := range refs {
 		j := 0
 		for j < len(sets) && setIDs[j] != refs[i].set {
@@ -233,11 +301,14 @@ func (f *flow) countRate(refs []counted, res *LimitResult) Code {
 		}
 		if j == len(sets) {
 			setIDs[j] = refs[i].set
-			sets = append(sets, rateSet{})
+			if len(sets) < cap(sets) {
+				sets = sets[:len(sets)+1] // the pooled set: decode overwrites what it reads
+			} else {
+				sets = append(sets, rateSet{})
+			}
 		}
 		refs[i].idx = j
 	}
-	var scratch [setHeader + maxEvicts*evictBytes + rateWays*bucketBytes]byte
 	for range casAttempts {
 		for j := range sets {
 			if err := readSet(store, setIDs[j], &sets[j]); err != nil {
@@ -284,7 +355,8 @@ func (f *flow) countRate(refs []counted, res *LimitResult) Code {
 		written := 0
 		var err error
 		for j := range sets {
-			if err = store.Set(rateKey(setIDs[j]), sets[j].encode(scratch[:0]), sets[j].version); err != nil {
+			tx.scratch = sets[j].encode(tx.scratch[:0])
+			if err = store.Set(rateKey(setIDs[j]), tx.scratch, sets[j].version); err != nil {
 				break
 			}
 			written++
@@ -293,8 +365,9 @@ func (f *flow) countRate(refs []counted, res *LimitResult) Code {
 			res.Evicted += evicted
 			for i := range refs {
 				r := &refs[i]
-				res.taken = append(res.taken, taken{set: r.set, scope: r.l.scope, value: r.value, spec: r.l.spec})
+				res.add(record{l: r.l, value: r.value, set: r.set, level: r.after})
 			}
+			res.counted = true
 			return ""
 		}
 		// Put back what the sets already written took, then start over (or fail closed on a
@@ -400,16 +473,21 @@ func refund(store Counters, toks []taken, now int64) {
 // global service) refused, so that it counts against none of its limits. Its concurrency
 // slots are released with the stream, as always.
 func Refund(store Counters, res *LimitResult, now int64) {
-	if res == nil {
+	if res == nil || !res.counted {
 		return
 	}
-	refund(store, res.taken, now)
-	res.taken = nil
+	var back [maxCounted]taken
+	for i := 0; i < res.n; i++ {
+		r := res.record(i)
+		back[i] = taken{set: r.set, scope: r.l.scope, value: r.value, spec: r.l.spec}
+	}
+	refund(store, back[:res.n], now)
+	res.counted = false
 }
 
-// refuse builds the 429 for a request that limit i (or, i < 0, the limits marked by
-// countRate's levels) refused: Retry-After is the longest wait among the refusing limits,
-// the RateLimit header names the refusing limit that frees last.
+// refuse builds the 429 for a request that limit i (a rate-0 limit), or when i < 0 the
+// limits without a token in countRate's levels, refused: Retry-After is the longest wait among
+// the refusing limits, the RateLimit header names the refusing limit that frees last.
 func (f *flow) refuse(c *rateCheck, refs []counted, i int) Code {
 	res := f.limits
 	worst, wait := -1, int64(-1)
@@ -418,23 +496,18 @@ func (f *flow) refuse(c *rateCheck, refs []counted, i int) Code {
 		if i >= 0 && j != i {
 			continue // a rate-0 limit refused before any bucket was read
 		}
-		st := LimitState{Name: r.l.name, Bucket: r.value, Limit: r.l.burst, Rate: r.l.rate, Per: r.l.per, Global: r.l.global}
-		switch {
-		case res.Contended:
-			st.Remaining = r.lvl / unitsPerToken
-		case r.l.rate == 0:
-			st.Refused = true
-		case i < 0 && r.lvl < unitsPerToken:
-			st.Refused = true
-			st.RetryAfterSeconds = max(1, ceilSeconds(r.l.spec.untilToken(r.lvl)))
-			st.ResetSeconds = ceilSeconds(r.l.spec.untilFull(r.lvl))
-		default:
-			st.Remaining = r.lvl / unitsPerToken
-			st.ResetSeconds = ceilSeconds(r.l.spec.untilFull(r.lvl))
+		rec := record{l: r.l, value: r.value, set: r.set, level: r.lvl,
+			refused: !res.Contended && (r.l.rate == 0 || r.lvl < unitsPerToken)}
+		res.add(rec)
+		if !rec.refused {
+			continue
 		}
-		res.States = append(res.States, st)
-		if st.Refused && (worst < 0 || st.RetryAfterSeconds > wait) {
-			worst, wait = len(res.States)-1, st.RetryAfterSeconds
+		retry := int64(0) // rate 0: never
+		if r.l.rate > 0 {
+			retry = max(1, ceilSeconds(r.l.spec.untilToken(r.lvl)))
+		}
+		if worst < 0 || retry > wait {
+			worst, wait = j, retry
 		}
 	}
 	if res.Contended {
@@ -447,14 +520,8 @@ func (f *flow) refuse(c *rateCheck, refs []counted, i int) Code {
 		n++
 	}
 	if worst >= 0 {
-		st := &res.States[worst]
-		var l *rateLimit
-		if i >= 0 {
-			l = refs[i].l
-		} else {
-			l = refs[worst].l // States holds one entry per ref here
-		}
-		edits[n] = HeaderEdit{Mode: EditSet, Name: "ratelimit", Value: rateLimitItem(l, 0, st.ResetSeconds)}
+		r := &refs[worst]
+		edits[n] = HeaderEdit{Mode: EditSet, Name: "ratelimit", Value: rateLimitItem(r.l, 0, ceilSeconds(r.l.spec.untilFull(r.lvl)))}
 		n++
 	}
 	edits[n] = HeaderEdit{Mode: EditSet, Name: "ratelimit-policy", Value: f.policyHeader(c, refs)}
@@ -467,30 +534,25 @@ func (f *flow) refuse(c *rateCheck, refs []counted, i int) Code {
 // limit with the fewest tokens left (on a tie, the one that takes longest to refill) and every
 // limit counted.
 func (f *flow) rateHeaders(c *rateCheck, refs []counted) {
-	res := f.limits
-	best := 0
+	best, bestLeft, bestReset := 0, int64(-1), int64(0)
 	for j := range refs {
 		r := &refs[j]
-		st := LimitState{Name: r.l.name, Bucket: r.value, Limit: r.l.burst, Rate: r.l.rate, Per: r.l.per, Global: r.l.global,
-			Remaining: r.after / unitsPerToken, ResetSeconds: ceilSeconds(r.l.spec.untilFull(r.after))}
-		res.States = append(res.States, st)
-		b := &res.States[best]
-		if st.Remaining < b.Remaining || st.Remaining == b.Remaining && st.ResetSeconds > b.ResetSeconds {
-			best = j
+		left, reset := r.after/unitsPerToken, r.l.spec.untilFull(r.after)
+		if bestLeft < 0 || left < bestLeft || left == bestLeft && reset > bestReset {
+			best, bestLeft, bestReset = j, left, reset
 		}
 	}
-	st := &res.States[best]
-	f.addResponseEdits([]HeaderEdit{
-		{Mode: EditSet, Name: "ratelimit", Value: rateLimitItem(refs[best].l, st.Remaining, st.ResetSeconds)},
+	edits := [2]HeaderEdit{
+		{Mode: EditSet, Name: "ratelimit", Value: rateLimitItem(refs[best].l, bestLeft, ceilSeconds(bestReset))},
 		{Mode: EditSet, Name: "ratelimit-policy", Value: f.policyHeader(c, refs)},
-	})
+	}
+	f.addResponseEdits(edits[:])
 }
 
 // rateLimitItem is a RateLimit list member: `"api_key/second";r=4;t=2`.
 func rateLimitItem(l *rateLimit, remaining, reset int64) string {
-	b := make([]byte, 0, len(l.name)+24)
-	b = strconv.AppendQuote(b, l.name)
-	b = append(b, ";r="...)
+	var buf [96]byte
+	b := append(buf[:0], l.itemPrefix...)
 	b = strconv.AppendInt(b, remaining, 10)
 	if l.rate > 0 {
 		b = append(b, ";t="...)
@@ -518,8 +580,15 @@ func (f *flow) policyHeader(c *rateCheck, refs []counted) string {
 // addResponseEdits adds edits to the response headers of the request, allowed or refused,
 // without touching the route's shared slices.
 func (f *flow) addResponseEdits(edits []HeaderEdit) {
-	f.resp = append(f.resp[:len(f.resp):len(f.resp)], edits...)
+	f.resp = joinEdits(f.resp, edits)
 	if f.denyResp != nil {
-		f.denyResp = append(f.denyResp[:len(f.denyResp):len(f.denyResp)], edits...)
+		f.denyResp = joinEdits(f.denyResp, edits)
 	}
+}
+
+// joinEdits returns a new slice holding a then b, in one allocation.
+func joinEdits(a, b []HeaderEdit) []HeaderEdit {
+	out := make([]HeaderEdit, len(a)+len(b))
+	copy(out[copy(out, a):], b)
+	return out
 }

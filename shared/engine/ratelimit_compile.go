@@ -31,8 +31,10 @@ type rateLimit struct {
 	global bool
 	// failDeny: a global limit whose counter cannot be reached refuses the request.
 	failDeny bool
-	// policyItem is the limit's RateLimit-Policy list member.
+	// policyItem is the limit's RateLimit-Policy list member; itemPrefix starts its RateLimit
+	// list member (`"api_key/second";r=`), built once.
 	policyItem     string
+	itemPrefix     string
 	exemptMethods  []string
 	exemptPrefixes []string
 }
@@ -86,6 +88,7 @@ func compileRateLimit(l *policy.RateLimit, where string, ipv6Prefix int) rateLim
 		item += ";w=" + strconv.FormatInt(ceilSeconds(c.spec.untilFull(0)), 10)
 	}
 	c.policyItem = item
+	c.itemPrefix = strconv.Quote(c.name) + ";r="
 	return c
 }
 

@@ -181,7 +181,7 @@ func TestRateLimitHeaders(t *testing.T) {
 	// Remaining is never negative, however often a refused client retries.
 	for i := 0; i < 50; i++ {
 		d = l.do(t0.Add(time.Duration(i)*time.Millisecond), "c")
-		for _, st := range d.Limits.States {
+		for _, st := range d.Limits.States() {
 			if st.Remaining < 0 {
 				t.Fatalf("remaining %d", st.Remaining)
 			}
@@ -260,7 +260,7 @@ func TestStackedLimitsAllOrNothing(t *testing.T) {
 		if d.Allow {
 			t.Fatal("route limit exceeded")
 		}
-		for _, st := range d.Limits.States {
+		for _, st := range d.Limits.States() {
 			if st.Name == "header:x-client/hour" && (st.Remaining != 1 || st.Refused) {
 				t.Fatalf("b's own bucket after refusals: %+v", st)
 			}

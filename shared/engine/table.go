@@ -65,7 +65,16 @@ type rateSet struct {
 	dirty   bool
 }
 
-func rateKey(set uint32) string { return ratePrefix + strconv.FormatUint(uint64(set), 36) }
+// rateKeys are the sets' shared-data keys, built once.
+var rateKeys = func() []string {
+	keys := make([]string, rateSets)
+	for i := range keys {
+		keys[i] = ratePrefix + strconv.FormatUint(uint64(i), 36)
+	}
+	return keys
+}()
+
+func rateKey(set uint32) string { return rateKeys[set] }
 
 // decode reads a set; anything malformed reads as an empty set (only this code writes them).
 func (s *rateSet) decode(b []byte) {

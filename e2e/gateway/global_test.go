@@ -31,7 +31,7 @@ var gt0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // ratelimitService starts the service on the test Redis with a fixed clock and a key prefix
 // of its own. Redis must be running (bash .ci/services.sh): the test fails, never skips.
-func ratelimitService(t *testing.T) string {
+func ratelimitService(t testing.TB) string {
 	t.Helper()
 	addr := os.Getenv("PORTCULLIS_TEST_REDIS_ADDR")
 	if addr == "" {

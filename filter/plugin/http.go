@@ -80,6 +80,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	if !d.Allow {
 		return h.reply(d)
 	}
+	h.at = req.Now
 	if d.BufferBody {
 		h.req, h.reqEnded = req, endOfStream // for the body's judgement (forward)
 	}
@@ -95,7 +96,7 @@ func (h *httpContext) forward(d *engine.Decision) types.Action {
 		proxywasm.LogErrorf("portcullis: editing request headers: %v", err)
 		return h.reply(engine.Deny(engine.CodeInternalError))
 	}
-	h.maxBody, h.keyID, h.response, h.at = d.MaxBodyBytes, d.KeyID, d.Response, req.Now
+	h.maxBody, h.keyID, h.response = d.MaxBodyBytes, d.KeyID, d.Response
 	if d.BufferBody {
 		if h.reqEnded { // no body: judge the empty one now
 			if v := h.engine.DecideBody(d, &h.req, nil); !v.Allow {

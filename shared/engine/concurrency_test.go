@@ -26,7 +26,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		t.Fatal("first two streams refused")
 	}
 	d := open(3, t0, "a", "/events")
-	if d.Status != 429 || d.Code != "concurrency_limited" || header(d.Headers, "retry-after") != "1" {
+	if d.Status != 429 || d.Code != "concurrency_limited" || hdr(d.Headers, "retry-after") != "1" {
 		t.Fatalf("third stream: %d %s %v", d.Status, d.Body, d.Headers)
 	}
 	if !open(1, t0, "b", "/events").Allow {

@@ -38,7 +38,7 @@ func (l *limiter) do(at time.Time, client string, extra ...[2]string) engine.Dec
 	return l.e.Decide(&engine.Request{Method: "GET", Authority: "a", Path: "/x", Headers: h, Now: at, Counters: l.store, Source: "192.0.2.1:5"})
 }
 
-func header(hs [][2]string, name string) string {
+func hdr(hs [][2]string, name string) string {
 	for _, h := range hs {
 		if h[0] == name {
 			return h[1]
@@ -49,7 +49,7 @@ func header(hs [][2]string, name string) string {
 
 // responseHeader is a response header an allowed decision sets.
 func responseHeader(d engine.Decision, name string) string {
-	return header(engine.ApplyResponseEdits(nil, d.Response), name)
+	return hdr(engine.ApplyResponseEdits(nil, d.Response), name)
 }
 
 func TestBurstThenRefill(t *testing.T) {
@@ -80,7 +80,7 @@ func TestBurstThenRefill(t *testing.T) {
 				t.Fatalf("body = %s", d.Body)
 			}
 			wantRetry := strconv.FormatInt(int64((tt.refill+time.Second-1)/time.Second), 10)
-			if got := header(d.Headers, "retry-after"); got != wantRetry {
+			if got := hdr(d.Headers, "retry-after"); got != wantRetry {
 				t.Fatalf("retry-after = %q, want %s", got, wantRetry)
 			}
 			// Just before the next token: still refused. At it: exactly one more.
@@ -146,10 +146,10 @@ func TestRateZeroRefusesEverything(t *testing.T) {
 	if d.Status != 429 || d.Code != "rate_limited" {
 		t.Fatalf("got %d %s", d.Status, d.Body)
 	}
-	if v := header(d.Headers, "retry-after"); v != "" {
+	if v := hdr(d.Headers, "retry-after"); v != "" {
 		t.Fatalf("retry-after %q for a limit that never refills", v)
 	}
-	if v := header(d.Headers, "ratelimit"); v != `"route/second";r=0` {
+	if v := hdr(d.Headers, "ratelimit"); v != `"route/second";r=0` {
 		t.Fatalf("ratelimit = %q", v)
 	}
 	if d := l.do(t0.Add(1000*time.Hour), "c"); d.Allow {
@@ -172,10 +172,10 @@ func TestRateLimitHeaders(t *testing.T) {
 		}
 	}
 	d := l.do(t0, "c")
-	if got := header(d.Headers, "ratelimit"); got != `"header:x-client/second";r=0;t=1` {
+	if got := hdr(d.Headers, "ratelimit"); got != `"header:x-client/second";r=0;t=1` {
 		t.Fatalf("429 ratelimit = %q", got)
 	}
-	if got := header(d.Headers, "ratelimit-policy"); got != `"header:x-client/second";q=3;w=1` {
+	if got := hdr(d.Headers, "ratelimit-policy"); got != `"header:x-client/second";q=3;w=1` {
 		t.Fatalf("429 ratelimit-policy = %q", got)
 	}
 	// Remaining is never negative, however often a refused client retries.
@@ -204,9 +204,9 @@ func TestRetryAfterHonoured(t *testing.T) {
 			for d.Allow {
 				d = l.do(at, "c")
 			}
-			ra, err := strconv.Atoi(header(d.Headers, "retry-after"))
+			ra, err := strconv.Atoi(hdr(d.Headers, "retry-after"))
 			if err != nil || ra < 1 {
-				t.Fatalf("%s: retry-after %q", lim, header(d.Headers, "retry-after"))
+				t.Fatalf("%s: retry-after %q", lim, hdr(d.Headers, "retry-after"))
 			}
 			at = at.Add(time.Duration(ra) * time.Second)
 			if d := l.do(at, "c"); !d.Allow {
@@ -294,7 +294,7 @@ func TestRetriesExhaustedRefuse(t *testing.T) {
 	e := compile(t, limitPolicy(`{"by": "route", "rate": 10, "per": "second"}`))
 	store := &failingStore{Counters: engine.NewMemoryCounters()}
 	d := e.Decide(&engine.Request{Method: "GET", Authority: "a", Path: "/", Now: t0, Counters: store})
-	if d.Status != 429 || d.Code != "rate_limited" || header(d.Headers, "retry-after") != "1" {
+	if d.Status != 429 || d.Code != "rate_limited" || hdr(d.Headers, "retry-after") != "1" {
 		t.Fatalf("got %d %s %v", d.Status, d.Body, d.Headers)
 	}
 	if d.Limits == nil || !d.Limits.Contended {
@@ -431,7 +431,7 @@ func TestTiers(t *testing.T) {
 	if d.Allow {
 		t.Fatal("gold exceeded its tier")
 	}
-	if got := header(d.Headers, "ratelimit-policy"); got != `"api_key/hour";q=10;w=36000, "gold/api_key/hour";q=3;w=10800` {
+	if got := hdr(d.Headers, "ratelimit-policy"); got != `"api_key/hour";q=10;w=36000, "gold/api_key/hour";q=3;w=10800` {
 		t.Fatalf("ratelimit-policy = %q", got)
 	}
 }

@@ -178,3 +178,27 @@ func TestEvictionRecordsMergeIntoWildcard(t *testing.T) {
 		t.Fatal("records kept after every evicted bucket would be full")
 	}
 }
+
+// A concurrency set whose 64 slots all have requests in flight refuses a 65th identity rather
+// than admit it uncounted.
+func TestConcurrencySetFullRefuses(t *testing.T) {
+	e := compileDoc(t, `{"version": 1, "routes": [{"name": "r", "match": {"path_prefix": "/"}, "auth": {"type": "none"},
+	  "max_concurrent": [{"by": "header:x-client", "limit": 1}]}]}`)
+	l := &e.routes[0].checks[len(e.routes[0].checks)-1].(*rateCheck).conc[0]
+	bySet := map[uint32][]string{}
+	var clients []string
+	for i := 0; clients == nil; i++ {
+		c := "client-" + strconv.Itoa(i)
+		set := setOf(l.scope, fnvString(fnvOffset, c), concSets)
+		if bySet[set] = append(bySet[set], c); len(bySet[set]) == concWays+1 {
+			clients = bySet[set]
+		}
+	}
+	store := NewMemoryCounters()
+	for i, c := range clients {
+		d := e.Decide(&Request{Method: "GET", Authority: "a", Path: "/", Headers: [][2]string{{"x-client", c}}, Now: tt0, Counters: store, Owner: 1})
+		if full := i == concWays; d.Allow == full || full && d.Code != string(CodeConcurrencyLimited) {
+			t.Fatalf("identity %d: allow %v code %s", i, d.Allow, d.Code)
+		}
+	}
+}

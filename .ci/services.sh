@@ -30,3 +30,21 @@ else
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
   [ -x /usr/bin/chromium ] || { echo "services: chromium did not install" >&2; exit 1; }
 fi
+
+# Redis: the global rate-limit tests count in it on 127.0.0.1:6379 (PORTCULLIS_TEST_REDIS_ADDR
+# overrides the address). In memory only: nothing is saved.
+redis_ready() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+
+if command -v redis-cli >/dev/null 2>&1 && redis_ready; then
+  echo "services: redis already running"
+else
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "services: installing redis"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
+  fi
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no >/dev/null
+  for _ in $(seq 1 30); do redis_ready && break; sleep 1; done
+  redis_ready || { echo "services: redis did not start" >&2; exit 1; }
+  echo "services: redis started"
+fi

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,25 @@ type evaluation struct {
 	RemoveHeaders   []string       `json:"remove_headers,omitempty"`
 	SetHeaders      [][2]string    `json:"set_headers,omitempty"`
 	ResponseHeaders []responseEdit `json:"response_headers,omitempty"`
+	// RateLimits are the rate limits the request counts against, with the state of its
+	// buckets as a fresh bucket would read (the control server does not see the filters'
+	// counters): the request's own token taken, or the refusal.
+	RateLimits []rateLimitView `json:"rate_limits,omitempty"`
+}
+
+// rateLimitView is one rate limit of a dry run.
+type rateLimitView struct {
+	Name string `json:"name"`
+	// Bucket is the hash of the identity the bucket is keyed by (never the identity itself).
+	Bucket            string `json:"bucket"`
+	Limit             int64  `json:"limit"`
+	Rate              int64  `json:"rate"`
+	Per               string `json:"per"`
+	Remaining         int64  `json:"remaining"`
+	ResetSeconds      int64  `json:"reset_seconds"`
+	Refused           bool   `json:"refused,omitempty"`
+	RetryAfterSeconds int64  `json:"retry_after_seconds,omitempty"`
+	Global            bool   `json:"global,omitempty"`
 }
 
 // responseEdit is one response header edit: "add" (when the upstream did not set it), "set",
@@ -68,6 +88,9 @@ func (s *server) evaluate(w http.ResponseWriter, r *http.Request) {
 	}
 	// A dry run records nothing: replay protection judges it against an empty store of its own.
 	req.Replay = engine.NewMemoryReplayStore()
+	if cur.Engine.UsesCounters() {
+		req.Counters = engine.NewMemoryCounters() // a fresh store: the state a new bucket reads
+	}
 	d := cur.Engine.Decide(&req.Request)
 	if d.Allow && d.BufferBody {
 		// The route verifies the body: judge the described one (empty when none was given).
@@ -83,6 +106,13 @@ func (s *server) evaluate(w http.ResponseWriter, r *http.Request) {
 		out.Status, out.Code, out.Headers = d.Status, d.Code, d.Headers
 		if json.Valid(d.Body) {
 			out.Body = d.Body
+		}
+	}
+	if d.Limits != nil {
+		for _, st := range d.Limits.States() {
+			out.RateLimits = append(out.RateLimits, rateLimitView{Name: st.Name, Bucket: strconv.FormatUint(st.Bucket, 16),
+				Limit: st.Limit, Rate: st.Rate, Per: st.Per, Remaining: st.Remaining, ResetSeconds: st.ResetSeconds,
+				Refused: st.Refused, RetryAfterSeconds: st.RetryAfterSeconds, Global: st.Global})
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

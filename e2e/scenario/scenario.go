@@ -53,6 +53,8 @@ var Policy = fmt.Sprintf(`{
      "cors": {"allowed_origins": ["https://web.example.com"]}, "security_headers": {}},
     {"name": "hooks", "match": {"path_prefix": "/hooks/github", "methods": ["POST"]}, "auth": {"type": "webhook", "webhook": "github"},
      "limits": {"max_body_bytes": 4096}},
+    {"name": "limited", "match": {"hosts": ["limits.example.com"], "path_prefix": "/"}, "auth": {"type": "api_key"},
+     "rate_limits": [{"by": "api_key", "rate": 1, "per": "hour", "burst": 2}, {"by": "header:x-tenant", "rate": 10, "per": "second", "burst": 100}]},
     {"name": "admin", "match": {"hosts": ["admin.example.com"], "path_prefix": "/"}, "auth": {"type": "api_key"}}
   ],
   "webhooks": [{"name": "github", "preset": "github", "secret": %q, "next_secret": %q}],
@@ -336,4 +338,23 @@ var Cases = []Case{
 		Want{Status: 413, Code: "body_too_large"}},
 	{"underscore spoof replaced by the real identity", get(api, "/v1/builds", h("x_portcullis_key_id", "admin"), h("x-api-key", KeyBuilds)),
 		Want{Upstream: [][2]string{{"x-portcullis-key-id", "k-builds"}}, Absent: []string{"x_portcullis_key_id"}}},
+
+	// Rate limits (issue 10). These cases run in order on one filter whose shared data lives
+	// across cases: a key's bucket of 2 (1 per hour) is spent by the first two.
+	{"rate limit: first request, RateLimit headers on the response", get(limits, "/a", h("x-api-key", KeyFull)),
+		Want{Response: [][2]string{{"ratelimit", `"api_key/hour";r=1;t=3600`}, {"ratelimit-policy", rateLimitPolicy}}}},
+	{"rate limit: second request spends the burst", get(limits, "/a", h("x-api-key", KeyFull)),
+		Want{Response: [][2]string{{"ratelimit", `"api_key/hour";r=0;t=7200`}, {"ratelimit-policy", rateLimitPolicy}}}},
+	{"rate limit: third request refused with Retry-After", get(limits, "/a", h("x-api-key", KeyFull)),
+		Want{Status: 429, Code: "rate_limited", BodyContains: `{"error":"rate limit exceeded","code":"rate_limited"}`,
+			Headers: [][2]string{{"retry-after", "3600"}, {"ratelimit", `"api_key/hour";r=0;t=7200`}, {"ratelimit-policy", rateLimitPolicy}}}},
+	{"rate limit: another key has its own bucket", get(limits, "/a", h("x-api-key", KeyOps)),
+		Want{Response: [][2]string{{"ratelimit", `"api_key/hour";r=1;t=3600`}}}},
+	{"rate limit: an over-long identity value is refused", get(limits, "/a", h("x-api-key", KeyDev), h("x-tenant", strings.Repeat("t", 257))),
+		Want{Status: 400, Code: "rate_limit_key_too_long"}},
 }
+
+const (
+	limits          = "limits.example.com"
+	rateLimitPolicy = `"api_key/hour";q=2;w=7200, "header:x-tenant/second";q=100;w=10`
+)

@@ -106,6 +106,14 @@ func (h *Host) SharedData(key string) (value []byte, cas uint32, ok bool) {
 	return append([]byte(nil), v.data...), v.cas, ok
 }
 
+// SharedDataSize reports how many shared-data entries exist and how many bytes their keys and
+// values hold, for capacity tests.
+func (h *Host) SharedDataSize() (entries, bytes int) {
+	h.shared.mu.Lock()
+	defer h.shared.mu.Unlock()
+	return len(h.shared.m), h.shared.bytes
+}
+
 // VMInfo describes one worker VM.
 type VMInfo struct {
 	Index int

@@ -20,6 +20,52 @@ type Config struct {
 	Policy *policy.Document
 	// Control, when set, makes the filter poll the control server for signed snapshots.
 	Control *Control
+	// RateLimit is where global rate limits are counted; required by a policy with one.
+	RateLimit *RateLimitService
+}
+
+// RateLimitService is the global rate-limit service: Envoy's rate limit service protocol over
+// HTTP/JSON (POST /json), reached with an http_call to an Envoy cluster.
+type RateLimitService struct {
+	Cluster   string
+	Authority string
+	// Domain is the RateLimitRequest's domain.
+	Domain string
+	// TimeoutMillis bounds one call; past it the limit's failure mode applies.
+	TimeoutMillis int
+}
+
+// Defaults for the ratelimit section.
+const (
+	DefaultRateLimitAuthority = "portcullis-ratelimit"
+	DefaultRateLimitDomain    = "portcullis"
+	DefaultRateLimitTimeout   = 100
+)
+
+func readRateLimitService(r *strictjson.Reader, path string) *RateLimitService {
+	s := &RateLimitService{Authority: DefaultRateLimitAuthority, Domain: DefaultRateLimitDomain, TimeoutMillis: DefaultRateLimitTimeout}
+	isObject := r.Peek() == strictjson.Object
+	for k := range r.Object(path) {
+		switch k {
+		case "cluster":
+			s.Cluster = r.String(path, k)
+		case "authority":
+			s.Authority = r.String(path, k)
+		case "domain":
+			s.Domain = r.String(path, k)
+		case "timeout_ms":
+			s.TimeoutMillis = int(r.PositiveInt(path, k, 60_000))
+		default:
+			r.Unknown(path, k)
+		}
+	}
+	if isObject && s.Cluster == "" {
+		r.FieldErrorf(path, "cluster", "required")
+	}
+	if isObject && (s.Domain == "" || s.Authority == "") {
+		r.FieldErrorf(path, "domain", "domain and authority must not be empty")
+	}
+	return s
 }
 
 // Control says where and how the filter fetches policy snapshots.
@@ -66,6 +112,8 @@ func Parse(data []byte) (Config, error) {
 			cfg.Policy = policy.Read(r, k)
 		case "control":
 			cfg.Control = readControl(r, k)
+		case "ratelimit":
+			cfg.RateLimit = readRateLimitService(r, k)
 		default:
 			r.Unknown("", k)
 		}

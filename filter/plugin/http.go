@@ -28,8 +28,11 @@ type httpContext struct {
 	// pending is an allowed decision whose route verifies the whole body (a webhook
 	// signature): the body is buffered and judged at its end; req keeps the request headers
 	// for that. nil on every other route, which never buffers.
-	pending *engine.Decision
-	req     engine.Request
+	pending  *engine.Decision
+	req      engine.Request
+	reqEnded bool // the request had no body
+	// leases are the concurrency slots the request holds until its stream ends.
+	leases []engine.Lease
 }
 
 // panicHook lets tests inject a panic inside a callback; nil in production builds.
@@ -61,26 +64,47 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	}
 	h.method, h.path = req.Method, req.Path
 	req.SourceFunc = sourceAddress // read only by routes with IP rules
+	if h.engine.UsesCounters() {
+		req.Counters, req.Owner = sharedCounters{}, h.plugin.limits.owner
+	}
 	d := h.engine.Decide(&req)
+	h.plugin.metrics.countLimits(d.Limits)
+	if d.Limits != nil && len(d.Limits.Leases) > 0 {
+		// Held from here until the stream ends, however it ends (OnHttpStreamDone).
+		h.leases = d.Limits.Leases
+		h.plugin.hold(h.leases)
+	}
 	if d.Local {
 		return h.answer(d)
 	}
 	if !d.Allow {
 		return h.reply(d)
 	}
-	if err := applyEdits(&d); err != nil {
+	h.at = req.Now
+	if d.BufferBody {
+		h.req, h.reqEnded = req, endOfStream // for the body's judgement (forward)
+	}
+	if d.Limits != nil && len(d.Limits.Global) > 0 {
+		return h.countGlobal(&d)
+	}
+	return h.forward(&d)
+}
+
+// forward applies an allowed decision's request edits and lets the request continue.
+func (h *httpContext) forward(d *engine.Decision) types.Action {
+	if err := applyEdits(d); err != nil {
 		proxywasm.LogErrorf("portcullis: editing request headers: %v", err)
 		return h.reply(engine.Deny(engine.CodeInternalError))
 	}
-	h.maxBody, h.keyID, h.response, h.at = d.MaxBodyBytes, d.KeyID, d.Response, req.Now
+	h.maxBody, h.keyID, h.response = d.MaxBodyBytes, d.KeyID, d.Response
 	if d.BufferBody {
-		if endOfStream { // no body: judge the empty one now
-			if v := h.engine.DecideBody(&d, &req, nil); !v.Allow {
+		if h.reqEnded { // no body: judge the empty one now
+			if v := h.engine.DecideBody(d, &h.req, nil); !v.Allow {
 				return h.reply(v)
 			}
 			return types.ActionContinue
 		}
-		h.pending, h.req = &d, req
+		h.pending = d
 	}
 	return types.ActionContinue
 }
@@ -180,6 +204,10 @@ func (h *httpContext) bufferedBody(bodySize int, endOfStream bool) types.Action 
 
 func (h *httpContext) OnHttpStreamDone() {
 	defer h.recoverPanic("stream done", nil)
+	if h.leases != nil {
+		h.plugin.release(h.leases)
+		h.leases = nil
+	}
 	if h.denied || h.plugin.metrics == nil {
 		return
 	}

@@ -25,6 +25,16 @@ const (
 	// metricApplyMillis is how long each applied snapshot took to verify, decode and compile,
 	// in milliseconds: the time the worker served no request.
 	metricApplyMillis = "portcullis_snapshot_apply_ms"
+	// Rate limits: requests refused because the compare-and-swap retries ran out, buckets
+	// evicted before they were full, concurrency slots that could not be released or renewed.
+	metricContended       = "portcullis_ratelimit_contended"
+	metricEvictions       = "portcullis_ratelimit_evictions"
+	metricReleaseFailures = "portcullis_ratelimit_release_failures"
+	// Global limits: calls to the rate-limit service, and calls that failed (unreachable,
+	// timed out, an error status) counted by the failure mode applied.
+	metricGlobalCalls        = "portcullis_ratelimit_global_calls"
+	metricGlobalFailedOpen   = "portcullis_ratelimit_global_failures_allowed"
+	metricGlobalFailedClosed = "portcullis_ratelimit_global_failures_denied"
 )
 
 type metrics struct {
@@ -35,6 +45,9 @@ type metrics struct {
 	snapshotApplied, snapshotRejected, pollFailures proxywasm.MetricCounter
 	policyVersion, policyAge, withoutPolicy         proxywasm.MetricGauge
 	applyMillis                                     proxywasm.MetricHistogram
+
+	contended, evictions, releaseFailures             proxywasm.MetricCounter
+	globalCalls, globalFailedOpen, globalFailedClosed proxywasm.MetricCounter
 }
 
 // defineMetrics defines every counter up front so the request path only increments.
@@ -51,6 +64,14 @@ func defineMetrics() *metrics {
 		policyAge:        proxywasm.DefineGaugeMetric(metricPolicyAge),
 		withoutPolicy:    proxywasm.DefineGaugeMetric(metricWithoutPolicy),
 		applyMillis:      proxywasm.DefineHistogramMetric(metricApplyMillis),
+
+		contended:       proxywasm.DefineCounterMetric(metricContended),
+		evictions:       proxywasm.DefineCounterMetric(metricEvictions),
+		releaseFailures: proxywasm.DefineCounterMetric(metricReleaseFailures),
+
+		globalCalls:        proxywasm.DefineCounterMetric(metricGlobalCalls),
+		globalFailedOpen:   proxywasm.DefineCounterMetric(metricGlobalFailedOpen),
+		globalFailedClosed: proxywasm.DefineCounterMetric(metricGlobalFailedClosed),
 	}
 	for _, c := range engine.Codes {
 		m.denied[string(c)] = proxywasm.DefineCounterMetric(metricDeniedPrefix + string(c))

@@ -27,6 +27,10 @@ type pluginContext struct {
 	usage    usage
 	fresh    freshness // when the control server last confirmed the policy
 	trouble  trouble   // the current run of polls that did not refresh it
+	nextPoll time.Time // polls start no sooner (the tick may run faster than the poll interval)
+
+	limits    limitState // rate-limit tables and this VM's concurrency slots (limits.go)
+	ratelimit *config.RateLimitService
 }
 
 // OnPluginStart parses and compiles the configuration. Any problem fails the start, so Envoy
@@ -43,28 +47,51 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		return types.OnPluginStartStatusFailed
 	}
 	p.metrics = defineMetrics()
+	p.limits.owner = newOwner()
+	p.ratelimit = cfg.RateLimit
+	tick := 0
 	if cfg.Policy != nil {
 		eng, err := engine.Compile(cfg.Policy)
 		if err != nil {
 			proxywasm.LogCriticalf("portcullis: invalid plugin configuration: %v", err)
 			return types.OnPluginStartStatusFailed
 		}
+		if msg := checkGlobalConfig(eng, cfg.RateLimit); msg != "" {
+			proxywasm.LogCriticalf("portcullis: invalid plugin configuration: %s", msg)
+			return types.OnPluginStartStatusFailed
+		}
+		if err := p.prepare(eng); err != nil {
+			proxywasm.LogCriticalf("portcullis: creating the rate-limit tables in shared data: %v", err)
+			return types.OnPluginStartStatusFailed
+		}
+		if eng.UsesConcurrency() {
+			tick = renewTickMillis
+		}
 		p.engine = eng
 		proxywasm.LogInfof("portcullis: started with %d routes and %d keys", eng.RouteCount(), eng.KeyCount())
 	}
 	if cfg.Control != nil {
 		p.control = cfg.Control
-		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(cfg.Control.PollIntervalMillis)); err != nil {
-			proxywasm.LogCriticalf("portcullis: setting the poll tick: %v", err)
-			return types.OnPluginStartStatusFailed
-		}
-		tick := time.Duration(cfg.Control.PollIntervalMillis) * time.Millisecond
-		p.fresh = newFreshness(p.now(), p.engine != nil, tick)
+		// The tick drives polls and the concurrency leases' renewals, so it runs at least
+		// every second; polls keep their own interval (OnTick).
+		tick = min(cfg.Control.PollIntervalMillis, renewTickMillis)
+		interval := time.Duration(cfg.Control.PollIntervalMillis) * time.Millisecond
+		p.fresh = newFreshness(p.now(), p.engine != nil, interval)
 		p.fresh.publish(p.now(), p.metrics) // a worker without a policy shows before the first tick
 		proxywasm.LogInfof("portcullis: polling cluster %q for policy snapshots", cfg.Control.Cluster)
 	}
+	if tick > 0 {
+		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(tick)); err != nil {
+			proxywasm.LogCriticalf("portcullis: setting the tick: %v", err)
+			return types.OnPluginStartStatusFailed
+		}
+	}
 	return types.OnPluginStartStatusOK
 }
+
+// renewTickMillis is the tick period when concurrency leases need renewing (engine.RenewEvery
+// is far longer; the tick only has to come often enough).
+const renewTickMillis = 1000
 
 // NewHttpContext binds the request to the policy current at its start, so a policy swap never
 // changes the rules halfway through a request.

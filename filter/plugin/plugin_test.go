@@ -97,6 +97,9 @@ func TestBadConfigurationFailsStart(t *testing.T) {
 		{"unknown field", `{"policy":{"version":1},"extra":1}`, "extra: unknown field"},
 		{"invalid policy", `{"policy":{"version":1,"routes":[{"name":"r","auth":{"type":"api_key"},"limits":{"max_body_bytes":0}}]}}`,
 			"policy.routes[0].limits.max_body_bytes: must be positive"},
+		{"global limit without a rate-limit service", `{"policy":{"version":1,"routes":[{"name":"r","auth":{"type":"none"},
+			"rate_limits":[{"by":"ip","rate":1,"per":"second","global":true}]}]}}`, `has no "ratelimit" section`},
+		{"rate-limit service without a cluster", `{"policy":{"version":1},"ratelimit":{"domain":"d"}}`, "ratelimit.cluster: required"},
 	}
 	for _, l := range bothLegs {
 		for _, tt := range tests {

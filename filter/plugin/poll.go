@@ -26,12 +26,21 @@ const maxSnapshotBytes = 64 << 20
 // whether or not a poll is in flight.
 func (p *pluginContext) OnTick() {
 	defer p.recoverRoot("tick")
+	p.renew()
 	if p.control == nil {
 		return
 	}
 	p.fresh.publish(p.now(), p.metrics)
 	if p.polling {
 		return
+	}
+	if interval := p.control.PollIntervalMillis; interval > renewTickMillis {
+		// The tick runs faster than the poll interval (see OnPluginStart): keep the interval.
+		now := time.Now()
+		if now.Before(p.nextPoll) {
+			return
+		}
+		p.nextPoll = now.Add(time.Duration(interval) * time.Millisecond)
 	}
 	p.poll()
 }
@@ -193,6 +202,12 @@ func (p *pluginContext) apply(bodySize int, sig string) error {
 	eng, err := engine.Compile(s.Policy)
 	if err != nil {
 		return err
+	}
+	if msg := checkGlobalConfig(eng, p.ratelimit); msg != "" {
+		return errors.New(msg)
+	}
+	if err := p.prepare(eng); err != nil {
+		return fmt.Errorf("creating the rate-limit tables: %w", err)
 	}
 	p.engine, p.version, p.issued = eng, s.Version, s.IssuedAt
 	p.metrics.snapshotApplied.Increment(1)

@@ -30,6 +30,8 @@ func run(c check, f *flow) Code {
 		return c.onHeaders(f)
 	case webhookCheck:
 		return c.onHeaders(f)
+	case *rateCheck:
+		return c.onHeaders(f)
 	}
 	return CodeInternalError // a check Compile placed but run does not know: refuse
 }
@@ -58,7 +60,9 @@ type flow struct {
 	// denyResp replaces resp on a denial when they differ (CORS exposes more headers there).
 	denyResp []HeaderEdit
 
-	body   *verifier // a signature to verify over the whole body (DecideBody)
+	body   *verifier    // a signature to verify over the whole body (DecideBody)
+	limits *LimitResult // set by the rate-limit check
+
 	answer *Decision // set with codeAnswered
 	detail []byte    // a denial body that replaces the table's (reveal_missing), else nil
 }

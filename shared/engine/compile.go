@@ -23,6 +23,11 @@ type Engine struct {
 	trustedHops   int
 	needsClient   bool // some route has an IP list: the host must supply Request.Source
 	anyCORS       bool
+
+	// Rate limits (ratelimit_compile.go).
+	tiers                                     map[string][]rateLimit
+	ipv6Prefix                                int
+	usesCounters, usesConcurrency, usesGlobal bool
 }
 
 type route struct {
@@ -71,6 +76,7 @@ func Compile(doc *policy.Document) (*Engine, error) {
 		}
 		verifiers[v.name] = v
 	}
+	e.compileTiers(doc)
 	for i := range doc.Routes {
 		if err := e.compileRoute(i, &doc.Routes[i], globalAllow, globalDeny, verifiers); err != nil {
 			return nil, fmt.Errorf("compile policy: routes[%d]: %w", i, err)
@@ -157,6 +163,14 @@ func (e *Engine) compileRoute(i int, r *policy.Route, globalAllow, globalDeny *i
 		}
 		cr.checks = append(cr.checks, newGuardCheck(r))
 	}
+	if rc := e.compileRateCheck(r); rc != nil {
+		cr.checks = append(cr.checks, rc)
+		e.usesCounters = true
+		e.usesConcurrency = e.usesConcurrency || len(rc.conc) > 0
+		for _, l := range rc.limits {
+			e.usesGlobal = e.usesGlobal || l.global
+		}
+	}
 
 	e.routes[i] = cr
 	if cr.anyHost || len(cr.suffixes) > 0 {
@@ -186,6 +200,10 @@ func (e *Engine) compileKeys(doc []policy.Key) error {
 		ck.active, ck.expires, ck.allowed = k.Active, k.ExpiresAt, k.AllowedPaths
 		ck.identity = Identity{Method: "api_key", KeyID: k.ID, Name: k.Name, Permissions: k.Permissions, Admin: k.Admin, Staff: k.Staff}
 		ck.identity.buildUpstream()
+		ck.identity.tier = e.tierOf(k.Tier)
+		for _, l := range ck.identity.tier {
+			e.usesGlobal = e.usesGlobal || l.global
+		}
 		e.keys[ck.hash] = ck
 	}
 	return nil

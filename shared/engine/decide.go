@@ -67,6 +67,7 @@ func (f *flow) deny(code Code) Decision {
 	if f.detail != nil {
 		d.Body = f.detail
 	}
+	d.Limits = f.limits
 	edits := f.resp
 	if f.denyResp != nil {
 		edits = f.denyResp
@@ -98,5 +99,6 @@ func (f *flow) allow() Decision {
 			d.denyEdits = f.denyResp
 		}
 	}
+	d.Limits = f.limits
 	return d
 }

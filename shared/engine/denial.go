@@ -32,6 +32,11 @@ const (
 	CodeReplayUnrecorded      Code = "replay_unrecorded"
 	CodeInternalError         Code = "internal_error"
 	CodePolicyUnavailable     Code = "policy_unavailable"
+	// Rate and concurrency limits (ratelimit.go, concurrency.go, global.go).
+	CodeRateLimited          Code = "rate_limited"
+	CodeConcurrencyLimited   Code = "concurrency_limited"
+	CodeRateLimitKeyTooLong  Code = "rate_limit_key_too_long"
+	CodeRateLimitUnavailable Code = "rate_limit_unavailable"
 )
 
 const realm = `Bearer realm="portcullis"`
@@ -70,6 +75,11 @@ var denialTable = []struct {
 	{CodeReplayUnrecorded, StageSignature, 503, "the webhook delivery could not be recorded against replays; retry later", [][2]string{{"retry-after", "1"}}},
 	{CodeInternalError, StageFilter, 500, "the request could not be checked", nil},
 	{CodePolicyUnavailable, StageFilter, 503, "no policy has been loaded yet", [][2]string{{"retry-after", "1"}}},
+	// Retry-After and the RateLimit headers of a 429 depend on the bucket: the check adds them.
+	{CodeRateLimited, StageRateLimit, 429, "rate limit exceeded", nil},
+	{CodeConcurrencyLimited, StageRateLimit, 429, "too many requests in flight", [][2]string{{"retry-after", "1"}}},
+	{CodeRateLimitKeyTooLong, StageRateLimit, 400, "the value a rate limit is keyed by is longer than 256 bytes", nil},
+	{CodeRateLimitUnavailable, StageRateLimit, 503, "the rate limit could not be checked", [][2]string{{"retry-after", "1"}}},
 }
 
 // Codes lists every denial code, so callers can define one metric per code up front.

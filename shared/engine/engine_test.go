@@ -25,12 +25,12 @@ func compile(t testing.TB, doc string) *engine.Engine {
 
 // run plays a scenario against the engine the way the filter does: decide on the headers, then
 // count the streamed body against the route's limit, then apply the header edits.
-func run(e *engine.Engine, c *scenario.Case, now time.Time) scenario.Outcome {
+func run(e *engine.Engine, c *scenario.Case, now time.Time, counters engine.Counters) scenario.Outcome {
 	source := c.Req.Source
 	if source == "" {
 		source = scenario.DefaultSource
 	}
-	req := &engine.Request{Method: c.Req.Method, Authority: c.Req.Authority, Path: c.Req.Path, Headers: c.Req.HeaderPairs(), Source: source, Now: now}
+	req := &engine.Request{Method: c.Req.Method, Authority: c.Req.Authority, Path: c.Req.Path, Headers: c.Req.HeaderPairs(), Source: source, Now: now, Counters: counters}
 	d := e.Decide(req)
 	if d.Local {
 		return scenario.Outcome{Status: d.Status, Body: d.Body, Headers: d.Headers}
@@ -57,10 +57,13 @@ func run(e *engine.Engine, c *scenario.Case, now time.Time) scenario.Outcome {
 
 func TestScenarios(t *testing.T) {
 	e := compile(t, scenario.Policy)
+	// One store for the whole table, as shared data is for the filter legs: the rate-limit
+	// cases build on each other in order.
+	counters := engine.NewMemoryCounters()
 	for i := range scenario.Cases {
 		c := &scenario.Cases[i]
 		t.Run(c.Name, func(t *testing.T) {
-			for _, p := range c.Check(run(e, c, time.Now())) {
+			for _, p := range c.Check(run(e, c, time.Now(), counters)) {
 				t.Error(p)
 			}
 		})

@@ -13,6 +13,8 @@ type Identity struct {
 	Admin, Staff  bool
 	// upstream are the identity headers for the upstream, built once per policy.
 	upstream [][2]string
+	// tier are the rate limits of the identity's tier (nil: none).
+	tier []rateLimit
 }
 
 // Upstream identity headers. Any client-supplied header with the prefix is removed.

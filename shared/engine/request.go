@@ -21,6 +21,11 @@ type Request struct {
 	// filter passes one over shared data so every worker VM sees every delivery. nil: each
 	// verifier's own in-process store.
 	Replay ReplayStore
+	// Counters is the store of rate-limit and concurrency state, needed when
+	// Engine.UsesCounters reports true; Owner identifies the caller (a worker VM) for the
+	// concurrency slots it holds.
+	Counters Counters
+	Owner    uint64
 }
 
 // Decision is the outcome for one request.
@@ -61,4 +66,8 @@ type Decision struct {
 	denyEdits  []HeaderEdit // response headers for a denial decided on the body
 	// Stage is the pipeline stage that decided (for logs and dry-run explanations).
 	Stage Stage
+	// Limits is what the rate-limit and concurrency checks did (nil on routes without them):
+	// the buckets read, the concurrency slots to release when the stream ends, the global
+	// limits still to count.
+	Limits *LimitResult
 }

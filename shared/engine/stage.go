@@ -14,13 +14,14 @@ const (
 	StageAuth            // authentication
 	StageGuard           // the key's allowed paths, permission, admin and staff guards
 	StageSignature       // webhook signatures over the body
+	StageRateLimit       // rate and concurrency limits
 	StageAllow           // every check passed
 	StageFilter          // the filter itself: no policy, an internal error, the streamed body
 )
 
 var stageNames = [...]string{
 	StageNone: "", StagePath: "path", StageRoute: "route", StageLimits: "limits", StageClient: "client",
-	StageCORS: "cors", StageAuth: "auth", StageGuard: "guard", StageSignature: "signature", StageAllow: "allow", StageFilter: "filter",
+	StageCORS: "cors", StageAuth: "auth", StageGuard: "guard", StageSignature: "signature", StageRateLimit: "rate_limit", StageAllow: "allow", StageFilter: "filter",
 }
 
 func (s Stage) String() string {

@@ -100,6 +100,10 @@ func readDocument(r *strictjson.Reader, path string, o Options) *Document {
 			readList(r, path, k, MaxKeys, "keys", &doc.Keys, readKey)
 		case "webhooks":
 			readList(r, path, k, MaxWebhooks, "webhooks", &doc.Webhooks, readWebhook)
+		case "rate_limit_ipv6_prefix":
+			doc.RateLimitIPv6Prefix = int(r.PositiveInt(path, k, 128))
+		case "rate_limit_tiers":
+			readList(r, path, k, MaxTiers, "tiers", &doc.RateLimitTiers, readTier)
 		default:
 			r.Unknown(path, k)
 		}
@@ -159,6 +163,10 @@ func readRoute(r *strictjson.Reader, path string, rt *Route) {
 			rt.CORS = readCORS(r, strictjson.Join(path, k))
 		case "security_headers":
 			rt.SecurityHeaders = readSecurityHeaders(r, strictjson.Join(path, k))
+		case "rate_limits":
+			rt.RateLimits = readRateLimits(r, path, k)
+		case "max_concurrent":
+			rt.MaxConcurrent = readConcurrencyLimits(r, path, k)
 		default:
 			r.Unknown(path, k)
 		}
@@ -249,6 +257,8 @@ func readKey(r *strictjson.Reader, path string, key *Key) {
 			if !r.IsNull() {
 				key.ExpiresAt = r.Time(path, k)
 			}
+		case "tier":
+			key.Tier = r.String(path, k)
 		default:
 			r.Unknown(path, k)
 		}

@@ -46,11 +46,17 @@ type Document struct {
 	// IPAllow and IPDeny apply to every request that matches a route (see Route.IPAllow).
 	IPAllow []string `json:"ip_allow,omitempty"`
 	IPDeny  []string `json:"ip_deny,omitempty"`
+	// RateLimitIPv6Prefix is the prefix length IPv6 clients are rate-limited by ("by": "ip"):
+	// 0 means DefaultIPv6Prefix (64), so a client cannot escape a limit by rotating addresses inside its /64.
+	RateLimitIPv6Prefix int `json:"rate_limit_ipv6_prefix,omitempty"`
 	// Routes are tried in order; the first match wins.
 	Routes []Route `json:"routes,omitempty"`
 	Keys   []Key   `json:"keys,omitempty"`
 	// Webhooks are the signature verifiers routes bind by name.
 	Webhooks []Webhook `json:"webhooks,omitempty"`
+	// RateLimitTiers are named sets of per-identity rate limits that keys pick with Key.Tier
+	// (ratelimit.go); a tier named "default" applies to keys that name none.
+	RateLimitTiers []RateLimitTier `json:"rate_limit_tiers,omitempty"`
 }
 
 // Route is one protected part of the upstream's URL space.
@@ -74,6 +80,10 @@ type Route struct {
 	CORS *CORS `json:"cors,omitempty"`
 	// SecurityHeaders adds security headers to responses; nil means none.
 	SecurityHeaders *SecurityHeaders `json:"security_headers,omitempty"`
+	// RateLimits are token buckets every request of the route draws from, all or nothing;
+	// MaxConcurrent bounds requests in flight (ratelimit.go).
+	RateLimits    []RateLimit        `json:"rate_limits,omitempty"`
+	MaxConcurrent []ConcurrencyLimit `json:"max_concurrent,omitempty"`
 }
 
 // PermissionGuard requires permissions of the identity: every one of All, and at least one of
@@ -185,6 +195,8 @@ type Key struct {
 	Staff bool `json:"staff,omitempty"`
 	// ExpiresAt is when the key stops working; zero means never.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// Tier names the rate_limit_tiers entry whose limits apply to the key on every route.
+	Tier string `json:"tier,omitempty"`
 }
 
 // DefaultLimitsValue returns the documented defaults.

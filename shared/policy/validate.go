@@ -44,7 +44,9 @@ func validateDocument(d *strictjson.Decoder, doc *Document, path string) {
 		if r.SecurityHeaders != nil {
 			checkSecurityHeaders(d, r.SecurityHeaders, strictjson.Join(rp, "security_headers"))
 		}
+		checkRouteRateLimits(d, r, rp)
 	}
+	checkTiers(d, doc, path)
 	checkIPList(d, doc.IPAllow, strictjson.Join(path, "ip_allow"))
 	checkIPList(d, doc.IPDeny, strictjson.Join(path, "ip_deny"))
 	checkKeys(d, doc.Keys, strictjson.Join(path, "keys"))

@@ -66,6 +66,10 @@ func (e *encoder) document(d *policy.Document) {
 	}
 	e.optStrs("ip_allow", d.IPAllow)
 	e.optStrs("ip_deny", d.IPDeny)
+	if d.RateLimitIPv6Prefix > 0 {
+		e.raw(`,"rate_limit_ipv6_prefix":`)
+		e.buf = strconv.AppendInt(e.buf, int64(d.RateLimitIPv6Prefix), 10)
+	}
 	if len(d.Routes) > 0 {
 		e.raw(`,"routes":[`)
 		for i := range d.Routes {
@@ -95,6 +99,9 @@ func (e *encoder) document(d *policy.Document) {
 			e.key(&d.Keys[i])
 		}
 		e.raw(`]`)
+	}
+	if len(d.RateLimitTiers) > 0 {
+		e.section("rate_limit_tiers", d.RateLimitTiers)
 	}
 	e.raw(`}`)
 }
@@ -142,6 +149,12 @@ func (e *encoder) route(r *policy.Route) {
 	}
 	if r.SecurityHeaders != nil {
 		e.section("security_headers", r.SecurityHeaders)
+	}
+	if len(r.RateLimits) > 0 {
+		e.section("rate_limits", r.RateLimits)
+	}
+	if len(r.MaxConcurrent) > 0 {
+		e.section("max_concurrent", r.MaxConcurrent)
 	}
 	e.raw(`}`)
 }
@@ -235,6 +248,10 @@ func (e *encoder) key(k *policy.Key) {
 	if !k.ExpiresAt.IsZero() {
 		e.raw(`,"expires_at":`)
 		e.time(k.ExpiresAt)
+	}
+	if k.Tier != "" {
+		e.raw(`,"tier":`)
+		e.str(k.Tier)
 	}
 	e.raw(`}`)
 }

@@ -100,6 +100,10 @@ func readDocument(r *strictjson.Reader, path string, o Options) *Document {
 			readList(r, path, k, MaxKeys, "keys", &doc.Keys, readKey)
 		case "webhooks":
 			readList(r, path, k, MaxWebhooks, "webhooks", &doc.Webhooks, readWebhook)
+		case "jwt_providers":
+			readList(r, path, k, MaxJWTProviders, "providers", &doc.JWTProviders, readJWTProvider)
+		case "revoked_tokens":
+			readList(r, path, k, MaxRevokedTokens, "revocations", &doc.RevokedTokens, readRevocation)
 		default:
 			r.Unknown(path, k)
 		}
@@ -192,12 +196,14 @@ func readAuth(r *strictjson.Reader, path string, a *Auth) {
 			a.Type = AuthType(r.String(path, k))
 		case "webhook":
 			a.Webhook = r.String(path, k)
+		case "provider":
+			a.Provider = r.String(path, k)
 		default:
 			r.Unknown(path, k)
 		}
 	}
 	if isObject && a.Type == "" {
-		r.FieldErrorf(path, "type", `required: "api_key", "webhook" or "none"`)
+		r.FieldErrorf(path, "type", `required: "api_key", "jwt", "api_key_or_jwt", "webhook" or "none"`)
 	}
 }
 

@@ -88,7 +88,7 @@ func TestParseErrors(t *testing.T) {
 		{"route missing auth", `{"version":1,"routes":[{"name":"r"}]}`, []string{"routes[0].auth: required"}},
 		{"route missing name", `{"version":1,"routes":[{"auth":{"type":"none"}}]}`, []string{"routes[0].name: required"}},
 		{"bad auth type", route(`,"auth":{"type":"magic"}`), []string{"routes[0].auth: duplicate field"}},
-		{"unknown auth type", `{"version":1,"routes":[{"name":"r","auth":{"type":"magic"}}]}`, []string{`routes[0].auth.type: must be "api_key", "webhook" or "none", not "magic"`}},
+		{"unknown auth type", `{"version":1,"routes":[{"name":"r","auth":{"type":"magic"}}]}`, []string{`routes[0].auth.type: must be "api_key", "jwt", "api_key_or_jwt", "webhook" or "none", not "magic"`}},
 		{"auth without type", `{"version":1,"routes":[{"name":"r","auth":{}}]}`, []string{`routes[0].auth.type: required`}},
 		{"negative body limit", route(`,"limits":{"max_body_bytes":-1}`), []string{"routes[0].limits.max_body_bytes: must be positive"}},
 		{"zero header count", route(`,"limits":{"max_header_count":0}`), []string{"routes[0].limits.max_header_count: must be positive"}},

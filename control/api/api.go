@@ -109,6 +109,7 @@ func (s *server) routes() chi.Router {
 			r.Get("/v1/dataplane-tokens", s.listTokens(dataplaneTokens))
 			r.Get("/v1/audit", s.listAudit)
 			r.Post("/v1/evaluate", s.evaluate)
+			r.Get("/v1/revocations", s.listRevocations)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(s.require(adminWrite))
@@ -124,6 +125,8 @@ func (s *server) routes() chi.Router {
 			r.Delete("/v1/admin-tokens/{id}", s.revokeToken(adminTokens))
 			r.Post("/v1/dataplane-tokens", s.createToken(dataplaneTokens))
 			r.Delete("/v1/dataplane-tokens/{id}", s.revokeToken(dataplaneTokens))
+			r.Post("/v1/revocations", s.createRevocation)
+			r.Delete("/v1/revocations/{jti}", s.deleteRevocation)
 		})
 	})
 	return r

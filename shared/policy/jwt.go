@@ -116,6 +116,17 @@ func (p *JWTProvider) PermissionsClaim() string {
 	return "scope"
 }
 
+// ParseJWKS reads a key set in the policy's form (public keys only, strict), as the control
+// server stores what it fetched from a jwks_uri.
+func ParseJWKS(data []byte) (*JWKS, error) {
+	r := strictjson.NewReader(data)
+	s := readJWKS(r, "")
+	if err := r.Finish(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 func readJWTProvider(r *strictjson.Reader, path string, p *JWTProvider) {
 	p.LeewaySeconds = DefaultLeewaySeconds
 	p.MaxLifetimeSeconds = DefaultMaxLifetimeSeconds

@@ -128,4 +128,3 @@ func hasControlChar(s string) bool {
 	}
 	return false
 }
-

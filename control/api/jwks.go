@@ -25,7 +25,7 @@ func (s *server) refreshJWKS(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, jwksStatuses{KeySets: sorted(list)})
+	writeJSON(w, http.StatusOK, jwksStatuses{KeySets: sortStatuses(list)})
 }
 
 // jwksStatus: GET /v1/jwks, the last fetch of each jwks_uri.
@@ -34,10 +34,10 @@ func (s *server) jwksStatus(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errNoFetcher)
 		return
 	}
-	writeJSON(w, http.StatusOK, jwksStatuses{KeySets: sorted(s.cfg.JWKS.Statuses())})
+	writeJSON(w, http.StatusOK, jwksStatuses{KeySets: sortStatuses(s.cfg.JWKS.Statuses())})
 }
 
-func sorted(list []jwks.Status) []jwks.Status {
+func sortStatuses(list []jwks.Status) []jwks.Status {
 	if list == nil {
 		list = []jwks.Status{}
 	}

@@ -1,7 +1,6 @@
 package stack_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -85,22 +84,6 @@ func (e env) waitToken(t testing.TB, path, tok string, want int, limit time.Dura
 	return time.Since(since)
 }
 
-func (e env) putPolicy(t testing.TB, doc []byte) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, e.ControlURL()+"/v1/policy", bytes.NewReader(doc))
-	req.Header.Set("Authorization", "Bearer "+e.api.Token)
-	req.Header.Set("If-Match", "*")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("PUT /v1/policy: %d %s", resp.StatusCode, b)
-	}
-}
-
 // TestJWTEndToEnd: through the gateway, a revoked jti and a removed kid are refused within one
 // publish cycle, and a key rotation at the issuer reaches the filter through the control
 // server's fetch (the last good key set surviving the issuer's failure).
@@ -132,7 +115,9 @@ func TestJWTEndToEnd(t *testing.T) {
 			e.waitToken(t, "/x", esTok, http.StatusOK, time.Second)
 
 			// Removing a kid.
-			e.putPolicy(t, jwtPolicy(uri, rsa))
+			if err := e.putPolicy(string(jwtPolicy(uri, rsa))); err != nil {
+				t.Fatal(err)
+			}
 			took = e.waitToken(t, "/x", esTok, http.StatusUnauthorized, publishLimit)
 			t.Logf("removed kid → its tokens refused on every VM in %v", took)
 

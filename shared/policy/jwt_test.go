@@ -26,7 +26,7 @@ func TestJWTPolicyErrors(t *testing.T) {
 		want      []string
 	}{
 		{"private key material", `{"version":1,"jwt_providers":[{"name":"p","issuer":"i","audiences":["a"],"algorithms":["RS256"],"jwks":{"keys":[{"kty":"RSA","n":"x","e":"AQAB","d":"secret"}]}}]}`,
-			[]string{"jwt_providers[0].jwks.keys[0].d: is private key material"}},
+			[]string{"jwt_providers[0].jwks.keys[0].d: is private key material", "jwt_providers[0].jwks.keys[0]: n: must be base64url"}},
 		{"short HMAC secret", strings.Replace(provider(""), "UV908kc-cHzYQQQsmHrhhY3njvz_tweDK9LVvAOtsJQ", "c2hvcnQ", 1),
 			[]string{"jwt_providers[0].jwks.keys[0]: k: an HMAC secret must be at least 32 bytes"}},
 		{"wildcard audience", strings.Replace(provider(""), `"audiences":["a"]`, `"audiences":["*"]`, 1),

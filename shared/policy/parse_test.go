@@ -141,7 +141,7 @@ func TestParseErrors(t *testing.T) {
 				"routes[0].match.path_prefix: must start with '/'",
 				`routes[0].match.methods[0]: must be an upper-case HTTP method such as GET, not "get"`,
 				`routes[0].match.methods[3]: duplicates [2] "GET"`,
-				`routes[0].auth.type: must be "api_key", "webhook" or "none", not "magic"`,
+				`routes[0].auth.type: must be "api_key", "jwt", "api_key_or_jwt", "webhook" or "none", not "magic"`,
 				"routes[1].limits.max_header_value_bytes: must not exceed max_header_bytes (10)",
 				`routes[2].name: duplicates routes[1].name "x"`,
 				"keys[0].id: must be 1-128 letters", "keys[0].name: must be at most 200 bytes",

@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/portcullis/portcullis/control/admin"
 	"github.com/portcullis/portcullis/control/clock"
+	"github.com/portcullis/portcullis/control/jwks"
 	"github.com/portcullis/portcullis/control/metrics"
 	"github.com/portcullis/portcullis/control/publish"
 )
@@ -22,6 +23,8 @@ const MaxBodyBytes = 1 << 20
 type Config struct {
 	Admin     *admin.Service
 	Publisher *publish.Publisher
+	// JWKS fetches providers' jwks_uri key sets; nil answers its endpoints with 503.
+	JWKS      *jwks.Fetcher
 	Clock     clock.Clock       // default clock.Real
 	Logger    *slog.Logger      // default: discard
 	Metrics   *metrics.Registry // default: a private registry
@@ -109,6 +112,8 @@ func (s *server) routes() chi.Router {
 			r.Get("/v1/dataplane-tokens", s.listTokens(dataplaneTokens))
 			r.Get("/v1/audit", s.listAudit)
 			r.Post("/v1/evaluate", s.evaluate)
+			r.Get("/v1/revocations", s.listRevocations)
+			r.Get("/v1/jwks", s.jwksStatus)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(s.require(adminWrite))
@@ -124,6 +129,9 @@ func (s *server) routes() chi.Router {
 			r.Delete("/v1/admin-tokens/{id}", s.revokeToken(adminTokens))
 			r.Post("/v1/dataplane-tokens", s.createToken(dataplaneTokens))
 			r.Delete("/v1/dataplane-tokens/{id}", s.revokeToken(dataplaneTokens))
+			r.Post("/v1/revocations", s.createRevocation)
+			r.Delete("/v1/revocations/{jti}", s.deleteRevocation)
+			r.Post("/v1/jwks/refresh", s.refreshJWKS)
 		})
 	})
 	return r

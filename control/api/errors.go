@@ -84,6 +84,8 @@ func errorFor(err error) *apiError {
 		return &apiError{status: http.StatusConflict, code: "conflict", msg: "an object with this id or secret already exists"}
 	case errors.Is(err, admin.ErrRevoked):
 		return &apiError{status: http.StatusConflict, code: "key_revoked", msg: err.Error()}
+	case errors.Is(err, admin.ErrTooManyRevocations):
+		return &apiError{status: http.StatusConflict, code: "too_many_revocations", msg: err.Error()}
 	case errors.Is(err, admin.ErrLastAdmin):
 		return &apiError{status: http.StatusConflict, code: "last_admin_token", msg: err.Error()}
 	case errors.Is(err, admin.ErrPreconditionRequired):

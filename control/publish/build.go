@@ -32,6 +32,25 @@ type Signed struct {
 // exactly as the filter will, compiled, and signed. A snapshot that fails any step is never
 // signed.
 func Build(st store.State, policyJSON []byte, keys []store.Key, priv ed25519.PrivateKey) (*Signed, error) {
+	return BuildFrom(st, Inputs{Policy: policyJSON, Keys: keys}, priv)
+}
+
+// Inputs is the stored state a snapshot is built from.
+type Inputs struct {
+	Policy []byte
+	Keys   []store.Key
+	// Revocations are published while unexpired at the version's commit time (st.UpdatedAt),
+	// so every replica building the same version leaves out the same ones.
+	Revocations []store.Revocation
+	// JWKS are the key sets fetched from providers' jwks_uri, by URI (canonical JSON).
+	JWKS map[string][]byte
+}
+
+// BuildFrom is Build with the JWT state: revocations join the policy's revoked_tokens, and a
+// provider with jwks_uri gets the key set last fetched from it (none yet: no keys, so its
+// tokens are refused until the first fetch succeeds).
+func BuildFrom(st store.State, in Inputs, priv ed25519.PrivateKey) (*Signed, error) {
+	policyJSON, keys := in.Policy, in.Keys
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("build snapshot %d: signing key is %d bytes", st.Version, len(priv))
 	}
@@ -46,6 +65,9 @@ func Build(st store.State, policyJSON []byte, keys []store.Key, priv ed25519.Pri
 	}
 	// Canonical order in Go, not the database's collation.
 	slices.SortFunc(doc.Keys, func(a, b policy.Key) int { return strings.Compare(a.ID, b.ID) })
+	if err := addJWTState(doc, st, in); err != nil {
+		return nil, fmt.Errorf("build snapshot %d: %w", st.Version, err)
+	}
 	payload, err := snapshot.Encode(st.Version, st.UpdatedAt, doc)
 	if err != nil {
 		return nil, fmt.Errorf("build snapshot %d: %w", st.Version, err)
@@ -62,4 +84,34 @@ func Build(st store.State, policyJSON []byte, keys []store.Key, priv ed25519.Pri
 		Version: st.Version, IssuedAt: decoded.IssuedAt, Payload: payload,
 		Signature: snapshot.Sign(priv, payload), Policy: decoded.Policy, Engine: eng,
 	}, nil
+}
+
+// addJWTState merges the stored revocations and fetched key sets into doc.
+func addJWTState(doc *policy.Document, st store.State, in Inputs) error {
+	seen := make(map[string]bool, len(doc.RevokedTokens))
+	for _, r := range doc.RevokedTokens {
+		seen[r.JTI] = true
+	}
+	var extra []policy.Revocation
+	for _, r := range in.Revocations {
+		if !seen[r.JTI] && !r.ExpiresAt.Before(st.UpdatedAt) {
+			extra = append(extra, policy.Revocation{JTI: r.JTI, ExpiresAt: r.ExpiresAt})
+		}
+	}
+	slices.SortFunc(extra, func(a, b policy.Revocation) int { return strings.Compare(a.JTI, b.JTI) })
+	doc.RevokedTokens = append(doc.RevokedTokens, extra...)
+	for i := range doc.JWTProviders {
+		p := &doc.JWTProviders[i]
+		if p.JWKSURI == "" {
+			continue
+		}
+		if data, ok := in.JWKS[p.JWKSURI]; ok {
+			set, err := policy.ParseJWKS(data)
+			if err != nil {
+				return fmt.Errorf("jwt_providers[%d]: fetched key set: %w", i, err)
+			}
+			p.JWKS = set
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/portcullis/portcullis/control/seal"
 	"github.com/portcullis/portcullis/control/store"
 	"github.com/portcullis/portcullis/control/verifier"
+	"github.com/portcullis/portcullis/shared/policy"
 )
 
 // Publisher keeps the current signed snapshot.
@@ -103,6 +105,8 @@ func (p *Publisher) Refresh(ctx context.Context) error {
 		pol   store.Policy
 		keys  []store.Key
 		hooks []store.Webhook
+		revs  []store.Revocation
+		jwks  map[string][]byte
 		skip  bool
 	)
 	err := p.store.Read(ctx, func(tx store.Tx) (err error) {
@@ -119,7 +123,13 @@ func (p *Publisher) Refresh(ctx context.Context) error {
 		if keys, err = tx.PublishedKeys(ctx); err != nil {
 			return err
 		}
-		hooks, err = tx.Webhooks(ctx)
+		if hooks, err = tx.Webhooks(ctx); err != nil {
+			return err
+		}
+		if revs, err = tx.ListRevocations(ctx); err != nil {
+			return err
+		}
+		jwks, err = fetchedKeySets(ctx, tx, pol.Document)
 		return err
 	})
 	if err != nil {
@@ -128,7 +138,7 @@ func (p *Publisher) Refresh(ctx context.Context) error {
 	if skip {
 		return nil
 	}
-	s, err := p.buildWith(st, pol.Document, keys, hooks)
+	s, err := p.buildWith(st, Inputs{Policy: pol.Document, Keys: keys, Revocations: revs, JWKS: jwks}, hooks)
 	if err != nil {
 		p.m.failures.Inc()
 		return err
@@ -148,9 +158,9 @@ func (p *Publisher) Refresh(ctx context.Context) error {
 }
 
 // buildWith opens the verifiers' secrets and builds the snapshot.
-func (p *Publisher) buildWith(st store.State, policyJSON []byte, keys []store.Key, hooks []store.Webhook) (*Signed, error) {
+func (p *Publisher) buildWith(st store.State, in Inputs, hooks []store.Webhook) (*Signed, error) {
 	if len(hooks) == 0 {
-		return Build(st, policyJSON, keys, p.priv)
+		return BuildFrom(st, in, p.priv)
 	}
 	if p.opts.Sealer == nil {
 		return nil, fmt.Errorf("build snapshot %d: %d webhook verifiers and no master key to open them", st.Version, len(hooks))
@@ -159,11 +169,12 @@ func (p *Publisher) buildWith(st store.State, policyJSON []byte, keys []store.Ke
 	if err != nil {
 		return nil, fmt.Errorf("build snapshot %d: %w", st.Version, err)
 	}
-	merged, err := verifier.Merge(policyJSON, docs)
+	merged, err := verifier.Merge(in.Policy, docs)
 	if err != nil {
 		return nil, fmt.Errorf("build snapshot %d: %w", st.Version, err)
 	}
-	return Build(st, merged, keys, p.priv)
+	in.Policy = merged
+	return BuildFrom(st, in, p.priv)
 }
 
 // Run refreshes whenever the store reports a change, and every Recheck in case a notification
@@ -188,4 +199,30 @@ func (p *Publisher) Run(ctx context.Context) {
 		}
 		stop()
 	}
+}
+
+// fetchedKeySets reads the stored key set of every jwks_uri the policy names.
+func fetchedKeySets(ctx context.Context, tx store.Tx, policyJSON []byte) (map[string][]byte, error) {
+	doc, err := policy.Parse(policyJSON)
+	if err != nil {
+		return nil, nil // Build reports the invalid policy
+	}
+	var out map[string][]byte
+	for _, p := range doc.JWTProviders {
+		if p.JWKSURI == "" {
+			continue
+		}
+		j, err := tx.JWKS(ctx, p.JWKSURI)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		if out == nil {
+			out = map[string][]byte{}
+		}
+		out[p.JWKSURI] = j.Keys
+	}
+	return out, nil
 }

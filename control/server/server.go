@@ -18,6 +18,7 @@ import (
 	"github.com/portcullis/portcullis/control/admin"
 	"github.com/portcullis/portcullis/control/api"
 	"github.com/portcullis/portcullis/control/clock"
+	"github.com/portcullis/portcullis/control/jwks"
 	"github.com/portcullis/portcullis/control/metrics"
 	"github.com/portcullis/portcullis/control/publish"
 	"github.com/portcullis/portcullis/control/store"
@@ -59,6 +60,9 @@ type Config struct {
 	// snapshot public key and the listen address.
 	Stdout io.Writer
 	Clock  clock.Clock
+	// JWKSMinInterval lowers the shortest refresh interval of fetched key sets (tests); 0
+	// means jwks.MinInterval.
+	JWKSMinInterval time.Duration
 }
 
 // Server is a started control server.
@@ -166,7 +170,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 
 	stop := make(chan struct{})
-	handler := api.New(api.Config{Admin: svc, Publisher: pub, Clock: cfg.Clock, Logger: cfg.Logger, Metrics: reg,
+	fetcher := jwks.New(st, jwks.Options{Clock: cfg.Clock, Logger: cfg.Logger, MinInterval: cfg.JWKSMinInterval})
+	handler := api.New(api.Config{Admin: svc, Publisher: pub, JWKS: fetcher, Clock: cfg.Clock, Logger: cfg.Logger, Metrics: reg,
 		RateLimit: cfg.RateLimit, Stop: stop})
 	hs := &http.Server{
 		Handler:           handler,
@@ -192,6 +197,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	pubCtx, cancelPub := context.WithCancel(context.Background())
 	pubDone := make(chan struct{})
 	go func() { pub.Run(pubCtx); close(pubDone) }()
+	fetchDone := make(chan struct{})
+	go func() { fetcher.Run(pubCtx); close(fetchDone) }()
 	serveErr := make(chan error, 1)
 	go func() {
 		var err error
@@ -219,6 +226,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cancel()
 		cancelPub()
 		<-pubDone
+		<-fetchDone
 		err = errors.Join(err, st.Close())
 		cfg.Logger.Info("control server stopped")
 		s.done <- err

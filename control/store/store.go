@@ -87,6 +87,20 @@ type Tx interface {
 	// CountActiveTokens counts the tokens of a kind and role that are not revoked.
 	CountActiveTokens(ctx context.Context, kind TokenKind, role Role) (int, error)
 
+	// InsertRevocation stores a revoked token id (ErrConflict if it is already revoked).
+	InsertRevocation(ctx context.Context, r Revocation) error
+	// DeleteRevocation removes one (ErrNotFound if it is not revoked).
+	DeleteRevocation(ctx context.Context, jti string) error
+	// ListRevocations returns every revocation, ordered by jti.
+	ListRevocations(ctx context.Context) ([]Revocation, error)
+	// PruneRevocations deletes the revocations that expired before t and returns how many.
+	PruneRevocations(ctx context.Context, t time.Time) (int, error)
+
+	// JWKS returns the key set last fetched from uri (ErrNotFound if none).
+	JWKS(ctx context.Context, uri string) (FetchedJWKS, error)
+	// PutJWKS stores the key set fetched from a provider's jwks_uri.
+	PutJWKS(ctx context.Context, j FetchedJWKS) error
+
 	// AppendAudit stores an entry and returns its id.
 	AppendAudit(ctx context.Context, e AuditEntry) (int64, error)
 	// ListAudit returns up to limit entries with ID < before (0: from the newest), newest first.

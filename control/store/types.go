@@ -95,3 +95,19 @@ type AuditEntry struct {
 	// Before and After are redacted JSON views; nil when there is none.
 	Before, After json.RawMessage
 }
+
+// Revocation is a revoked JWT id. It is published until ExpiresAt, then pruned.
+type Revocation struct {
+	JTI       string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	CreatedBy string // token id of the admin who revoked it
+}
+
+// FetchedJWKS is a provider's key set as the control server last fetched and validated it.
+type FetchedJWKS struct {
+	URI string
+	// Keys is the canonical JSON of the validated public keys ({"keys":[...]}).
+	Keys      []byte
+	FetchedAt time.Time
+}

@@ -249,7 +249,7 @@ func TestEnvoyYAMLRejects(t *testing.T) {
 		},
 		{
 			name: "invalid policy",
-			old:  `"auth": {"type": "api_key"}`, new: `"auth": {"type": "jwt"}`,
+			old:  `"auth": {"type": "api_key"}`, new: `"auth": {"type": "magic"}`,
 			want: []string{"plugin configuration): policy.routes[1].auth.type"},
 		},
 		{

@@ -55,6 +55,15 @@ var Policy = fmt.Sprintf(`{
      "limits": {"max_body_bytes": 4096}},
     {"name": "limited", "match": {"hosts": ["limits.example.com"], "path_prefix": "/"}, "auth": {"type": "api_key"},
      "rate_limits": [{"by": "api_key", "rate": 1, "per": "hour", "burst": 2}, {"by": "header:x-tenant", "rate": 10, "per": "second", "burst": 100}]},
+    {"name": "jwt-reports", "match": {"hosts": ["jwt.example.com"], "path_prefix": "/reports"}, "auth": {"type": "jwt", "provider": "idp"},
+     "permissions": {"any": ["reports:read"]}},
+    {"name": "jwt-ops", "match": {"hosts": ["jwt.example.com"], "path_prefix": "/ops"}, "auth": {"type": "jwt", "provider": "idp"},
+     "admin": true, "staff": true},
+    {"name": "jwt", "match": {"hosts": ["jwt.example.com"], "path_prefix": "/"}, "auth": {"type": "jwt", "provider": "idp"},
+     "hide_credentials": true, "limits": {"max_header_bytes": 131072, "max_header_value_bytes": 65536}},
+    {"name": "either", "match": {"hosts": ["either.example.com"], "path_prefix": "/"}, "auth": {"type": "api_key_or_jwt", "provider": "idp"}},
+    {"name": "jwt-cookie", "match": {"hosts": ["cookie.example.com"], "path_prefix": "/"}, "auth": {"type": "jwt", "provider": "strict"}},
+    {"name": "jwt-header", "match": {"hosts": ["header.example.com"], "path_prefix": "/"}, "auth": {"type": "jwt", "provider": "single"}},
     {"name": "admin", "match": {"hosts": ["admin.example.com"], "path_prefix": "/"}, "auth": {"type": "api_key"}}
   ],
   "webhooks": [{"name": "github", "preset": "github", "secret": %q, "next_secret": %q}],
@@ -65,8 +74,13 @@ var Policy = fmt.Sprintf(`{
     {"id": "k-expired", "sha256": %q, "expires_at": "2020-01-01T00:00:00Z"},
     {"id": "k-ops", "name": "Ops", "sha256": %q, "permissions": ["ops:run", "reports:read"], "admin": true},
     {"id": "k-dev", "sha256": %q, "permissions": ["deploy:run", "ops:run"], "staff": true}
-  ]
-}`, WebhookSecret, WebhookNextSecret, hash(KeyFull), hash(KeyBuilds), hash(KeyInactive), hash(KeyExpired), hash(KeyOps), hash(KeyDev))
+  ],
+  "jwt_providers": %s,
+  "revoked_tokens": [{"jti": %q, "expires_at": "2100-01-01T00:00:00Z"}]
+}`, WebhookSecret, WebhookNextSecret, hash(KeyFull), hash(KeyBuilds), hash(KeyInactive), hash(KeyExpired), hash(KeyOps), hash(KeyDev), JWTProviders, RevokedJTI)
+
+// RevokedJTI is the token id the scenario policy revokes.
+const RevokedJTI = "jti-revoked"
 
 // Webhook secrets of the scenario policy's github verifier. Fixtures; they protect nothing.
 const (

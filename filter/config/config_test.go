@@ -36,7 +36,7 @@ func TestParse(t *testing.T) {
 		{"not an object", `"x"`, "must be an object, not string"},
 		{"missing policy", `{}`, "policy: required"},
 		{"unknown field", `{"policy":{"version":1},"polcy":{}}`, "polcy: unknown field"},
-		{"invalid policy names its path", `{"policy":{"version":1,"routes":[{"name":"r","auth":{"type":"jwt"}}]}}`, `policy.routes[0].auth.type: must be "api_key", "webhook" or "none"`},
+		{"invalid policy names its path", `{"policy":{"version":1,"routes":[{"name":"r","auth":{"type":"magic"}}]}}`, `policy.routes[0].auth.type: must be "api_key", "jwt", "api_key_or_jwt", "webhook" or "none", not "magic"`},
 		{"policy not an object", `{"policy":[]}`, "policy: must be an object, not array"},
 		{"control only", `{"control":` + control(``) + `}`, ""},
 		{"missing policy and control", `{}`, "policy: required unless a control section is given"},

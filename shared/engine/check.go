@@ -26,6 +26,8 @@ func run(c check, f *flow) Code {
 		return c.onHeaders(f)
 	case apiKeyCheck:
 		return c.onHeaders(f)
+	case *jwtCheck:
+		return c.onHeaders(f)
 	case *guardCheck:
 		return c.onHeaders(f)
 	case webhookCheck:

@@ -28,6 +28,11 @@ type Engine struct {
 	tiers                                     map[string][]rateLimit
 	ipv6Prefix                                int
 	usesCounters, usesConcurrency, usesGlobal bool
+	// JWT: the providers by name, the verification cache (per Engine, so per VM and per
+	// snapshot) and the revoked token ids.
+	providers map[string]*jwtProvider
+	tokens    *tokenCache
+	revoked   map[string]struct{}
 }
 
 type route struct {
@@ -59,6 +64,9 @@ func Compile(doc *policy.Document) (*Engine, error) {
 		defaultLimits: doc.DefaultLimits,
 		keys:          make(map[[32]byte]*key, len(doc.Keys)),
 		trustedHops:   doc.TrustedProxyHops,
+	}
+	if err := e.compileJWT(doc); err != nil {
+		return nil, err
 	}
 	globalAllow, err := newIPSet(doc.IPAllow)
 	if err != nil {
@@ -146,6 +154,12 @@ func (e *Engine) compileRoute(i int, r *policy.Route, globalAllow, globalDeny *i
 	switch r.Auth.Type {
 	case policy.AuthAPIKey:
 		cr.checks = append(cr.checks, apiKeyCheck{})
+	case policy.AuthJWT, policy.AuthAPIKeyOrJWT:
+		p := e.providers[r.Auth.Provider]
+		if p == nil {
+			return fmt.Errorf("auth provider %q is not defined", r.Auth.Provider)
+		}
+		cr.checks = append(cr.checks, &jwtCheck{p: p, orKey: r.Auth.Type == policy.AuthAPIKeyOrJWT})
 	case policy.AuthNone, policy.AuthWebhook:
 	default:
 		return fmt.Errorf("auth type %q is not supported", r.Auth.Type)
@@ -182,6 +196,24 @@ func (e *Engine) compileRoute(i int, r *policy.Route, globalAllow, globalDeny *i
 		}
 		if l := e.byHost[h]; len(l) == 0 || l[len(l)-1] != i {
 			e.byHost[h] = append(l, i)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) compileJWT(doc *policy.Document) error {
+	providers, err := compileProviders(doc)
+	if err != nil {
+		return err
+	}
+	e.providers = providers
+	if len(providers) > 0 {
+		e.tokens = newTokenCache()
+	}
+	if len(doc.RevokedTokens) > 0 {
+		e.revoked = make(map[string]struct{}, len(doc.RevokedTokens))
+		for _, v := range doc.RevokedTokens {
+			e.revoked[v.JTI] = struct{}{}
 		}
 	}
 	return nil

@@ -30,6 +30,15 @@ const (
 	CodeTimestampOutOfWindow  Code = "timestamp_out_of_window"
 	CodeReplayed              Code = "replayed"
 	CodeReplayUnrecorded      Code = "replay_unrecorded"
+	CodeMissingToken          Code = "missing_token"
+	CodeInvalidToken          Code = "invalid_token"
+	CodeInvalidAlgorithm      Code = "invalid_algorithm"
+	CodeInvalidSignature      Code = "invalid_signature"
+	CodeInvalidIssuer         Code = "invalid_issuer"
+	CodeInvalidAudience       Code = "invalid_audience"
+	CodeTokenExpired          Code = "token_expired"
+	CodeTokenNotYetValid      Code = "token_not_yet_valid"
+	CodeTokenRevoked          Code = "token_revoked"
 	CodeInternalError         Code = "internal_error"
 	CodePolicyUnavailable     Code = "policy_unavailable"
 	// Rate and concurrency limits (ratelimit.go, concurrency.go, global.go).
@@ -40,6 +49,9 @@ const (
 )
 
 const realm = `Bearer realm="portcullis"`
+
+// invalidToken is the RFC 6750 challenge of every refused token.
+var invalidToken = [][2]string{{"www-authenticate", realm + `, error="invalid_token"`}}
 
 // denialTable is every denial: its code, status, message and extra headers, in one place.
 // Messages never echo request data, so the bodies are built once and unknown, inactive and
@@ -61,7 +73,7 @@ var denialTable = []struct {
 	{CodeIPDenied, StageClient, 403, "requests from this address are not allowed", nil},
 	{CodeCORSRejected, StageCORS, 403, "this cross-origin request is not allowed", nil},
 	{CodeDuplicateCredentials, StageAuth, 400, "a credential header is repeated", nil},
-	{CodeAmbiguousCredentials, StageAuth, 400, "send the API key in Authorization or X-API-Key, not both", nil},
+	{CodeAmbiguousCredentials, StageAuth, 400, "send exactly one credential (an API key in Authorization or X-API-Key, or a token)", nil},
 	{CodeMissingCredentials, StageAuth, 401, "an API key is required", [][2]string{{"www-authenticate", realm}}},
 	{CodeUnsupportedAuthScheme, StageAuth, 401, "the Authorization scheme must be Bearer", [][2]string{{"www-authenticate", realm}}},
 	{CodeInvalidCredentials, StageAuth, 401, "the API key is not valid", [][2]string{{"www-authenticate", realm + `, error="invalid_token"`}}},
@@ -73,6 +85,15 @@ var denialTable = []struct {
 	{CodeTimestampOutOfWindow, StageSignature, 401, "the webhook timestamp is outside the accepted window", nil},
 	{CodeReplayed, StageSignature, 401, "this webhook delivery was already accepted", nil},
 	{CodeReplayUnrecorded, StageSignature, 503, "the webhook delivery could not be recorded against replays; retry later", [][2]string{{"retry-after", "1"}}},
+	{CodeMissingToken, StageAuth, 401, "a bearer token is required", [][2]string{{"www-authenticate", realm}}},
+	{CodeInvalidToken, StageAuth, 401, "the token is malformed or not acceptable", invalidToken},
+	{CodeInvalidAlgorithm, StageAuth, 401, "the token's signing algorithm is not accepted", invalidToken},
+	{CodeInvalidSignature, StageAuth, 401, "the token's signature could not be verified", invalidToken},
+	{CodeInvalidIssuer, StageAuth, 401, "the token's issuer is not accepted", invalidToken},
+	{CodeInvalidAudience, StageAuth, 401, "the token is not meant for this audience", invalidToken},
+	{CodeTokenExpired, StageAuth, 401, "the token has expired", invalidToken},
+	{CodeTokenNotYetValid, StageAuth, 401, "the token is not valid yet", invalidToken},
+	{CodeTokenRevoked, StageAuth, 401, "the token has been revoked", invalidToken},
 	{CodeInternalError, StageFilter, 500, "the request could not be checked", nil},
 	{CodePolicyUnavailable, StageFilter, 503, "no policy has been loaded yet", [][2]string{{"retry-after", "1"}}},
 	// Retry-After and the RateLimit headers of a 429 depend on the bucket: the check adds them.

@@ -1,10 +1,10 @@
 package engine
 
 // Identity is who a request is, as the check that authenticated it established: the API key
-// today, a JWT subject next. Guards, rate-limit keys and upstream headers read it, whatever
+// or a JWT's subject. Guards, rate-limit keys and upstream headers read it, whatever
 // established it.
 type Identity struct {
-	// Method is how the identity was established: "api_key".
+	// Method is how the identity was established: "api_key" or "jwt".
 	Method string
 	// KeyID is the API key's id ("" for other methods); UserID the token subject.
 	KeyID, UserID string

@@ -104,6 +104,10 @@ func readDocument(r *strictjson.Reader, path string, o Options) *Document {
 			doc.RateLimitIPv6Prefix = int(r.PositiveInt(path, k, 128))
 		case "rate_limit_tiers":
 			readList(r, path, k, MaxTiers, "tiers", &doc.RateLimitTiers, readTier)
+		case "jwt_providers":
+			readList(r, path, k, MaxJWTProviders, "providers", &doc.JWTProviders, readJWTProvider)
+		case "revoked_tokens":
+			readList(r, path, k, MaxRevokedTokens, "revocations", &doc.RevokedTokens, readRevocation)
 		default:
 			r.Unknown(path, k)
 		}
@@ -200,12 +204,14 @@ func readAuth(r *strictjson.Reader, path string, a *Auth) {
 			a.Type = AuthType(r.String(path, k))
 		case "webhook":
 			a.Webhook = r.String(path, k)
+		case "provider":
+			a.Provider = r.String(path, k)
 		default:
 			r.Unknown(path, k)
 		}
 	}
 	if isObject && a.Type == "" {
-		r.FieldErrorf(path, "type", `required: "api_key", "webhook" or "none"`)
+		r.FieldErrorf(path, "type", `required: "api_key", "jwt", "api_key_or_jwt", "webhook" or "none"`)
 	}
 }
 

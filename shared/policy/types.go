@@ -25,11 +25,15 @@ const (
 // AuthType selects how a route authenticates requests.
 type AuthType string
 
-// The authentication types. JWT and webhook signatures extend this list.
+// The authentication types. Webhook signatures extend this list.
 const (
 	AuthAPIKey  AuthType = "api_key"
 	AuthNone    AuthType = "none"
 	AuthWebhook AuthType = "webhook" // a webhook signature only
+	// AuthJWT accepts a JWT from the route's provider; AuthAPIKeyOrJWT accepts either an API
+	// key or such a token (exactly one of them).
+	AuthJWT         AuthType = "jwt"
+	AuthAPIKeyOrJWT AuthType = "api_key_or_jwt"
 )
 
 // Document is a complete, validated policy.
@@ -57,6 +61,10 @@ type Document struct {
 	// RateLimitTiers are named sets of per-identity rate limits that keys pick with Key.Tier
 	// (ratelimit.go); a tier named "default" applies to keys that name none.
 	RateLimitTiers []RateLimitTier `json:"rate_limit_tiers,omitempty"`
+	// JWTProviders are the token issuers routes of auth type jwt / api_key_or_jwt name.
+	JWTProviders []JWTProvider `json:"jwt_providers,omitempty"`
+	// RevokedTokens are token ids (jti) refused until they expire.
+	RevokedTokens []Revocation `json:"revoked_tokens,omitempty"`
 }
 
 // Route is one protected part of the upstream's URL space.
@@ -163,6 +171,8 @@ type Auth struct {
 	// Webhook names a verifier whose signature the request body must carry: required with type
 	// "webhook", and allowed beside "api_key" (both must pass).
 	Webhook string `json:"webhook,omitempty"`
+	// Provider names the JWT provider (auth types jwt and api_key_or_jwt only).
+	Provider string `json:"provider,omitempty"`
 }
 
 // Limits bound the size of a request. Parse fills in defaults for the fields left out.

@@ -12,6 +12,7 @@ import (
 // not assume that a value is there: a field that failed to decode holds its zero value.
 func validateDocument(d *strictjson.Decoder, doc *Document, path string) {
 	checkLimits(d, &doc.DefaultLimits, strictjson.Join(path, "default_limits"))
+	checkJWTProviders(d, doc.JWTProviders, strictjson.Join(path, "jwt_providers"))
 	names := make(map[string]int, len(doc.Routes))
 	for i := range doc.Routes {
 		r := &doc.Routes[i]
@@ -28,11 +29,7 @@ func validateDocument(d *strictjson.Decoder, doc *Document, path string) {
 			names[r.Name] = i
 		}
 		checkMatch(d, &r.Match, strictjson.Join(rp, "match"))
-		switch r.Auth.Type {
-		case AuthAPIKey, AuthNone, AuthWebhook:
-		default:
-			d.FieldErrorf(strictjson.Join(rp, "auth"), "type", `must be "api_key", "webhook" or "none", not %q`, r.Auth.Type)
-		}
+		checkRouteAuth(d, doc, r, rp)
 		checkRouteWebhook(d, r, doc.Webhooks, strictjson.Join(rp, "auth"))
 		checkLimits(d, &r.Limits, strictjson.Join(rp, "limits"))
 		checkGuards(d, r, rp)
@@ -51,6 +48,7 @@ func validateDocument(d *strictjson.Decoder, doc *Document, path string) {
 	checkIPList(d, doc.IPDeny, strictjson.Join(path, "ip_deny"))
 	checkKeys(d, doc.Keys, strictjson.Join(path, "keys"))
 	checkWebhooks(d, doc.Webhooks, strictjson.Join(path, "webhooks"))
+	checkRevocations(d, doc.RevokedTokens, strictjson.Join(path, "revoked_tokens"))
 }
 
 func checkMatch(d *strictjson.Decoder, m *Match, path string) {

@@ -103,6 +103,23 @@ func (e *encoder) document(d *policy.Document) {
 	if len(d.RateLimitTiers) > 0 {
 		e.section("rate_limit_tiers", d.RateLimitTiers)
 	}
+	if len(d.JWTProviders) > 0 {
+		e.section("jwt_providers", d.JWTProviders)
+	}
+	if len(d.RevokedTokens) > 0 {
+		e.raw(`,"revoked_tokens":[`)
+		for i, v := range d.RevokedTokens {
+			if i > 0 {
+				e.raw(`,`)
+			}
+			e.raw(`{"jti":`)
+			e.str(v.JTI)
+			e.raw(`,"expires_at":`)
+			e.time(v.ExpiresAt)
+			e.raw(`}`)
+		}
+		e.raw(`]`)
+	}
 	e.raw(`}`)
 }
 
@@ -126,6 +143,10 @@ func (e *encoder) route(r *policy.Route) {
 	if r.Auth.Webhook != "" {
 		e.raw(`,"webhook":`)
 		e.str(r.Auth.Webhook)
+	}
+	if r.Auth.Provider != "" {
+		e.raw(`,"provider":`)
+		e.str(r.Auth.Provider)
 	}
 	e.raw(`}`)
 	if r.HideCredentials {

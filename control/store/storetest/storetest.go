@@ -37,6 +37,8 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentWritesAreSerialized", testConcurrentWrites},
 		{"Webhooks", testWebhooks},
 		{"ReplaceSigningKey", testReplaceSigningKey},
+		{"Revocations", testRevocations},
+		{"JWKS", testJWKS},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -67,6 +67,9 @@ func TestPolicyAge(t *testing.T) {
 	}
 	hs, body := s.snapshotReply(t, 4, scenario.Policy)
 	host.CallOnHttpCallResponse(first.CalloutID, hs, nil, body) // applied; the next poll is in flight
+	if age() != 0 || without() != 0 {
+		t.Fatalf("right after the first apply, before a tick: age %d, without policy %d; want 0, 0", age(), without())
+	}
 	clk.advance(20 * time.Second)
 	host.Tick()
 	if age() != 20 || without() != 0 {

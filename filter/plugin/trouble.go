@@ -37,8 +37,9 @@ func (p *pluginContext) failed(reason string) {
 		reason, p.version, now.Sub(p.fresh.since).Round(time.Second), t.count, t.started.UTC().Format(time.RFC3339))
 }
 
-// confirmed records that the control server confirmed the policy in force, and logs the end
-// of a run of failures.
+// confirmed records that the control server confirmed the policy in force, publishes it at
+// once (a worker that just got its first policy must not count as without one until its next
+// tick), and logs the end of a run of failures.
 func (p *pluginContext) confirmed() {
 	now := p.now()
 	if p.trouble.count > 0 {
@@ -47,4 +48,5 @@ func (p *pluginContext) confirmed() {
 		p.trouble = trouble{}
 	}
 	p.fresh.confirm(now)
+	p.fresh.publish(now, p.metrics)
 }

@@ -241,7 +241,7 @@ var faults = []faultCase{
 		// Another replica commits while this server has lost the database: the NOTIFY of that
 		// commit never reaches this server.
 		commit: func(t *testing.T, f *faultEnv) []change {
-			k, _, err := replica(t, f.directDSN, f.api.Token).CreateKey(context.Background(), stack.NewKey{Name: "committed elsewhere"})
+			k, _, err := replica(t, f.directDSN, f.api.Token, f.masterKey).CreateKey(context.Background(), stack.NewKey{Name: "committed elsewhere"})
 			if err != nil {
 				t.Fatal(err)
 			}

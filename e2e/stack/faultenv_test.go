@@ -31,6 +31,7 @@ type faultEnv struct {
 	snap      *snapFault // filter → control, HTTP (behind poll)
 	db        *cutter    // control → PostgreSQL; nil on SQLite
 	directDSN string     // PostgreSQL without the cutter
+	masterKey string     // the master key file every control server on directDSN shares
 	dataPath  string     // the SQLite file; "" on PostgreSQL
 	logs      *logRecorder
 	vms       int64
@@ -49,7 +50,8 @@ func startFault(t *testing.T, c faultCase) *faultEnv {
 		}
 		f.db = newCutter(t, u.Host)
 		u.Host = f.db.addr
-		control = server.Config{DatabaseURL: u.String(), MasterKeyFile: filepath.Join(t.TempDir(), "master-key")}
+		f.masterKey = filepath.Join(t.TempDir(), "master-key")
+		control = server.Config{DatabaseURL: u.String(), MasterKeyFile: f.masterKey}
 		f.dataPath = ""
 	}
 	f.env = start(t, control, func(cfg *stack.Config) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -56,10 +55,10 @@ func pageCount(t testing.TB, path string) int {
 
 // replica starts a second control server on the same PostgreSQL database, reached directly:
 // another replica, which keeps committing while this stack's server has lost its database.
-func replica(t testing.TB, dsn, adminToken string) *stack.Client {
+func replica(t testing.TB, dsn, adminToken, masterKey string) *stack.Client {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DatabaseURL: dsn, AdminToken: adminToken, MasterKeyFile: filepath.Join(t.TempDir(), "master-key")})
+	srv, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DatabaseURL: dsn, AdminToken: adminToken, MasterKeyFile: masterKey})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

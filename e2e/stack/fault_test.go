@@ -61,6 +61,9 @@ func runFault(t *testing.T, c faultCase) {
 	ctx := context.Background()
 	inForce := f.createKey(t, "in force")
 	revoked := f.createKey(t, "revoked")
+	// Allowed everywhere first: a VM that never saw the key refuses it too, so only a 401
+	// after a 200 means the revocation is in force there.
+	f.inForce(t, revoked.Key, http.StatusOK, true, faultLimit)
 	if err := f.api.RevokeKey(ctx, revoked.ID); err != nil {
 		t.Fatal(err)
 	}

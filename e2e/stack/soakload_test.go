@@ -60,13 +60,14 @@ type load struct {
 	reports []string // the first wrong decisions, in detail
 }
 
-// run sends requests until limit have been issued in all.
-func (l *load) run(clients int, limit int64) {
+// run sends requests until limit have been issued in all, and past that while more (if not nil)
+// says so.
+func (l *load) run(clients int, limit int64, more func() bool) {
 	var wg sync.WaitGroup
 	for w := range clients {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(l.seed, uint64(w)+uint64(limit)))
-			for l.issued.Add(1) <= limit {
+			for l.issued.Add(1) <= limit || (more != nil && more()) {
 				l.one(rng)
 				l.answered.Add(1)
 			}

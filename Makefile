@@ -99,7 +99,8 @@ bench-wasm:
 # The soak: SOAK_REQUESTS requests through the whole stack on loopback (control server on
 # SQLite, the filter on worker VMs, the gateway, an echo upstream) while keys change every
 # second and the control server restarts twice; every answer is checked. make test runs a
-# 20,000-request version of the same test. Results: BENCHMARKS.md.
+# short version of the same test (24,000 warm-up requests, at least 10,000 more). Results:
+# BENCHMARKS.md.
 SOAK_REQUESTS ?= 1000000
 
 soak: wasm-test-modules

@@ -1,20 +1,18 @@
 package browser_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/portcullis/portcullis/e2e/gateway"
 	"github.com/portcullis/portcullis/e2e/internal/buildout"
+	"github.com/portcullis/portcullis/e2e/internal/gatewaytest"
 	"github.com/portcullis/portcullis/e2e/wasmhost"
 )
 
@@ -107,37 +105,11 @@ type gatewayEnv struct {
 // loopback port, and stops it with the test.
 func startGateway(t *testing.T, policy string) *gatewayEnv {
 	t.Helper()
-	logger := slog.New(slog.DiscardHandler)
-	h, err := wasmhost.New(context.Background(), buildout.Module(t, "portcullis.wasm"), wasmhost.Options{
-		Workers: 1, PluginConfig: []byte(`{"policy": ` + policy + `}`), Logger: logger,
-		CompilationCacheDir: buildout.CacheDir(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	up := &upstream{}
-	upSrv := httptest.NewServer(up)
-	u, _ := url.Parse(upSrv.URL)
-	g, err := gateway.New(gateway.Config{Host: h, Upstream: u, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- gateway.Serve(ctx, ln, g, 5*time.Second, logger) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		upSrv.Close()
-		h.Close(context.Background())
-	})
-	return &gatewayEnv{url: "http://" + ln.Addr().String(), host: h, up: up}
+	r := gatewaytest.Start(t, buildout.Module(t, "portcullis.wasm"), wasmhost.Options{
+		Workers: 1, PluginConfig: []byte(`{"policy": ` + policy + `}`), Logger: slog.New(slog.DiscardHandler),
+	}, up, gateway.Config{}, gateway.Timeouts{})
+	return &gatewayEnv{url: r.URL, host: r.Host, up: up}
 }
 
 // counter reads a filter counter; one the filter never defined reads as 0.

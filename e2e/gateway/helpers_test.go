@@ -3,21 +3,16 @@ package gateway_test
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/portcullis/portcullis/e2e/gateway"
 	"github.com/portcullis/portcullis/e2e/internal/buildout"
+	"github.com/portcullis/portcullis/e2e/internal/gatewaytest"
 	"github.com/portcullis/portcullis/e2e/wasmhost"
 )
-
-// cacheDir is the compilation cache shared by the package's hosts.
-var cacheDir = buildout.CacheDir()
 
 func TestMain(m *testing.M) { buildout.Main(m) }
 
@@ -75,47 +70,12 @@ func start(t testing.TB, moduleName string, opts wasmhost.Options, upstream http
 func startTimeouts(t testing.TB, moduleName string, opts wasmhost.Options, upstream http.Handler, cfg gateway.Config, timeouts gateway.Timeouts) *env {
 	t.Helper()
 	l := &logs{}
-	logger := slog.New(l)
+	opts.Logger = slog.New(l)
 	if cfg.Logger != nil { // the caller's (benchmarks: not kept in memory)
-		logger = cfg.Logger
+		opts.Logger = cfg.Logger
 	}
-	opts.Logger, opts.CompilationCacheDir = logger, cacheDir
-	if opts.Workers == 0 {
-		opts.Workers = 1
-	}
-	h, err := wasmhost.New(context.Background(), module(t, moduleName), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	up := httptest.NewServer(upstream)
-	u, _ := url.Parse(up.URL)
-	cfg.Host, cfg.Upstream, cfg.Logger = h, u, logger
-	g, err := gateway.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- gateway.ServeTimeouts(ctx, ln, g, 5*time.Second, logger, timeouts) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(func() {
-		stop()
-		up.Close()
-		h.Close(context.Background())
-	})
-	return &env{url: "http://" + ln.Addr().String(), g: g, host: h, logs: l, stop: stop}
+	r := gatewaytest.Start(t, module(t, moduleName), opts, upstream, cfg, timeouts)
+	return &env{url: r.URL, g: r.Gateway, host: r.Host, logs: l, stop: r.Stop}
 }
 
 // client sends requests as written: no compression negotiation, no user agent.

@@ -73,7 +73,11 @@ type app struct {
 
 // Main runs the CLI with args (without the program name) and returns the exit code.
 func Main(ctx context.Context, args []string, env Env) int {
-	a := &app{env: env}
+	return (&app{env: env}).main(ctx, args)
+}
+
+func (a *app) main(ctx context.Context, args []string) int {
+	env := a.env
 	root := a.root()
 	root.SetArgs(args)
 	root.SetIn(env.Stdin)

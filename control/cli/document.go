@@ -143,7 +143,7 @@ func problemsOf(err error) []checks.Problem {
 // pretty indents JSON for display and diffing.
 func pretty(doc []byte) string {
 	var b bytes.Buffer
-	if json.Indent(&b, doc, "", "  ") != nil {
+	if json.Indent(&b, bytes.TrimSpace(doc), "", "  ") != nil {
 		return string(doc)
 	}
 	return b.String() + "\n"

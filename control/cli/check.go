@@ -37,12 +37,8 @@ Exit 0: valid, no warning at or above --fail-on; 1: such warnings; 2: invalid.`,
 			var version uint64
 			switch {
 			case server && len(args) == 0:
-				c, err := a.client()
+				sr, _, err := request[serverReport](a, cmd, "GET", "/v1/checks", nil)
 				if err != nil {
-					return err
-				}
-				var sr serverReport
-				if _, err := c.call(cmd.Context(), "GET", "/v1/checks", nil, &sr); err != nil {
 					return err
 				}
 				rep, version = sr.Report, sr.SnapshotVersion

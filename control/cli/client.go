@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // client calls the admin API.
@@ -126,4 +128,16 @@ func (c *client) call(ctx context.Context, method, path string, body, v any) (re
 		return r, exitf(ExitAPI, "%s %s: the answer is not the JSON expected: %v", method, path, err)
 	}
 	return r, nil
+}
+
+// request resolves the connection, calls one endpoint and decodes the answer into a T; the
+// answer is also returned as received, for -o json.
+func request[T any](a *app, cmd *cobra.Command, method, path string, body any) (T, []byte, error) {
+	var v T
+	c, err := a.client()
+	if err != nil {
+		return v, nil, err
+	}
+	r, err := c.call(cmd.Context(), method, path, body, &v)
+	return v, r.body, err
 }

@@ -82,16 +82,11 @@ the filter would refuse it.`,
 				}
 				body["body_base64"] = base64.StdEncoding.EncodeToString(data)
 			}
-			c, err := a.client()
+			ev, raw, err := request[evaluation](a, cmd, "POST", "/v1/evaluate", body)
 			if err != nil {
 				return err
 			}
-			var ev evaluation
-			r, err := c.call(cmd.Context(), "POST", "/v1/evaluate", body, &ev)
-			if err != nil {
-				return err
-			}
-			if err := a.emit(r.body, func() { a.printEvaluation(ev) }); err != nil {
+			if err := a.emit(raw, func() { a.printEvaluation(ev) }); err != nil {
 				return err
 			}
 			if !ev.Allow && !ev.Local {

@@ -125,16 +125,11 @@ func (a *app) keysCreate() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := a.client()
+			k, raw, err := request[createdKey](a, cmd, "POST", "/v1/keys", body)
 			if err != nil {
 				return err
 			}
-			var k createdKey
-			r, err := c.call(cmd.Context(), "POST", "/v1/keys", body, &k)
-			if err != nil {
-				return err
-			}
-			return a.emit(r.body, func() {
+			return a.emit(raw, func() {
 				a.fields(keyFields(k.KeyView))
 				fmt.Fprintf(a.env.Stdout, "\nkey: %s\n", k.Key)
 				fmt.Fprintln(a.env.Stderr, "The key is shown only now: store it in your secret manager. The server keeps only its hash.")
@@ -228,16 +223,11 @@ func (a *app) keyCommand(use, short, method string, body func(*cobra.Command) (a
 					return err
 				}
 			}
-			c, err := a.client()
+			k, raw, err := request[admin.KeyView](a, cmd, method, "/v1/keys/"+url.PathEscape(args[0]), b)
 			if err != nil {
 				return err
 			}
-			var k admin.KeyView
-			r, err := c.call(cmd.Context(), method, "/v1/keys/"+url.PathEscape(args[0]), b, &k)
-			if err != nil {
-				return err
-			}
-			return a.emit(r.body, func() { a.fields(keyFields(k)) })
+			return a.emit(raw, func() { a.fields(keyFields(k)) })
 		},
 	}
 }

@@ -25,30 +25,36 @@ func (a *app) emit(v any, table func()) error {
 	return nil
 }
 
+// asJSON is v as JSON: raw bytes as they are, anything else marshalled.
+func asJSON(v any) ([]byte, error) {
+	if raw, ok := v.([]byte); ok {
+		return raw, nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, exitf(ExitAPI, "encode output: %v", err)
+	}
+	return raw, nil
+}
+
 func (a *app) printJSON(v any) error {
-	raw, ok := v.([]byte)
-	if !ok {
-		var err error
-		if raw, err = json.Marshal(v); err != nil {
-			return exitf(ExitAPI, "encode output: %v", err)
-		}
+	raw, err := asJSON(v)
+	if err != nil {
+		return err
 	}
 	var b bytes.Buffer
 	if err := json.Indent(&b, raw, "", "  "); err != nil {
 		return exitf(ExitAPI, "the server's answer is not JSON: %v", err)
 	}
 	b.WriteByte('\n')
-	_, err := a.env.Stdout.Write(b.Bytes())
+	_, err = a.env.Stdout.Write(b.Bytes())
 	return err
 }
 
 func (a *app) printYAML(v any) error {
-	raw, ok := v.([]byte)
-	if !ok {
-		var err error
-		if raw, err = json.Marshal(v); err != nil {
-			return exitf(ExitAPI, "encode output: %v", err)
-		}
+	raw, err := asJSON(v)
+	if err != nil {
+		return err
 	}
 	var tree any
 	if err := json.Unmarshal(raw, &tree); err != nil {

@@ -23,7 +23,7 @@ func (a *app) policyGet() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := c.do(cmd.Context(), "GET", "/v1/policy", nil)
+			r, err := c.do(cmd.Context(), "GET", "/v1/policy", nil) // raw: the ETag header too
 			if err != nil {
 				return err
 			}
@@ -46,18 +46,25 @@ type plan struct {
 
 // plan reads the file and the server's policy and verifiers, validates the file as the server
 // would and diffs the two. Invalid files end with ExitInvalid and every problem listed.
-func (a *app) plan(ctx context.Context, c *client, file string) (*plan, error) {
+func (a *app) plan(ctx context.Context, file string) (*client, *plan, error) {
+	if file == "" {
+		return nil, nil, exitf(ExitUsage, "-f FILE is required")
+	}
+	c, err := a.client()
+	if err != nil {
+		return nil, nil, err
+	}
 	raw, err := a.readDocument(file)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r, err := c.do(ctx, "GET", "/v1/policy", nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var hooks webhookList
 	if _, err := c.call(ctx, "GET", "/v1/webhooks", nil, &hooks); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	names := make([]string, len(hooks.Webhooks))
 	for i, h := range hooks.Webhooks {
@@ -68,11 +75,11 @@ func (a *app) plan(ctx context.Context, c *client, file string) (*plan, error) {
 		for _, p := range problems {
 			fmt.Fprintf(a.env.Stderr, "  %s: %s\n", first(p.Path, "(document)"), p.Message)
 		}
-		return nil, exitf(ExitInvalid, "%s is not a valid policy (%d problems); nothing applied", file, len(problems))
+		return nil, nil, exitf(ExitInvalid, "%s is not a valid policy (%d problems); nothing applied", file, len(problems))
 	}
 	p := &plan{etag: r.header.Get("ETag"), server: r.body, file: local, raw: raw}
 	p.diff = unifiedDiff("server (ETag "+p.etag+")", file, pretty(p.server), pretty(p.file))
-	return p, nil
+	return c, p, nil
 }
 
 func (a *app) policyDiff() *cobra.Command {
@@ -82,14 +89,7 @@ func (a *app) policyDiff() *cobra.Command {
 		Short: "Show how FILE differs from the server's policy (exit 1 when it does)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
-				return exitf(ExitUsage, "-f FILE is required")
-			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			p, err := a.plan(cmd.Context(), c, file)
+			_, p, err := a.plan(cmd.Context(), file)
 			if err != nil {
 				return err
 			}
@@ -118,14 +118,7 @@ replaces the policy with If-Match set to the ETag it read, so a change someone e
 between makes the server refuse (exit 4) and nothing is applied. --dry-run stops after the diff.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
-				return exitf(ExitUsage, "-f FILE is required")
-			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			p, err := a.plan(cmd.Context(), c, file)
+			c, p, err := a.plan(cmd.Context(), file)
 			if err != nil {
 				return err
 			}

@@ -18,16 +18,11 @@ func (a *app) revocationsCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List unexpired revocations", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client()
+			l, raw, err := request[revocationList](a, cmd, "GET", "/v1/revocations", nil)
 			if err != nil {
 				return err
 			}
-			var l revocationList
-			r, err := c.call(cmd.Context(), "GET", "/v1/revocations", nil, &l)
-			if err != nil {
-				return err
-			}
-			return a.emit(r.body, func() {
+			return a.emit(raw, func() {
 				rows := make([][]string, len(l.Revocations))
 				for i, v := range l.Revocations {
 					rows[i] = []string{v.JTI, fmtTime(&v.ExpiresAt), fmtTime(&v.CreatedAt), v.CreatedBy}
@@ -47,16 +42,12 @@ func (a *app) revocationsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := a.client()
+			body := map[string]any{"jti": args[0], "expires_at": at.UTC().Format(time.RFC3339)}
+			v, raw, err := request[admin.RevocationView](a, cmd, "POST", "/v1/revocations", body)
 			if err != nil {
 				return err
 			}
-			var v admin.RevocationView
-			r, err := c.call(cmd.Context(), "POST", "/v1/revocations", map[string]any{"jti": args[0], "expires_at": at.UTC().Format(time.RFC3339)}, &v)
-			if err != nil {
-				return err
-			}
-			return a.emit(r.body, func() {
+			return a.emit(raw, func() {
 				a.fields([][2]string{{"jti", v.JTI}, {"expires_at", fmtTime(&v.ExpiresAt)}, {"created_at", fmtTime(&v.CreatedAt)}, {"created_by", v.CreatedBy}})
 			})
 		},
@@ -65,11 +56,7 @@ func (a *app) revocationsCmd() *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete JTI", Short: "Lift a revocation", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			if _, err := c.do(cmd.Context(), "DELETE", "/v1/revocations/"+url.PathEscape(args[0]), nil); err != nil {
+			if _, _, err := request[struct{}](a, cmd, "DELETE", "/v1/revocations/"+url.PathEscape(args[0]), nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.env.Stderr, "revocation of %s lifted\n", args[0])

@@ -61,16 +61,11 @@ func (a *app) tokensCreate() *cobra.Command {
 			} else if cmd.Flags().Changed("role") {
 				return exitf(ExitUsage, "--role is for admin tokens")
 			}
-			c, err := a.client()
+			t, raw, err := request[createdToken](a, cmd, "POST", path, body)
 			if err != nil {
 				return err
 			}
-			var t createdToken
-			r, err := c.call(cmd.Context(), "POST", path, body, &t)
-			if err != nil {
-				return err
-			}
-			return a.emit(r.body, func() {
+			return a.emit(raw, func() {
 				a.fields(tokenFields(t.TokenView))
 				fmt.Fprintf(a.env.Stdout, "\ntoken: %s\n", t.Token)
 				fmt.Fprintln(a.env.Stderr, "The token is shown only now: store it in your secret manager. The server keeps only its hash.")
@@ -143,16 +138,11 @@ func (a *app) tokensRevoke() *cobra.Command {
 				return exitf(ExitUsage, "%q is not a token id (adm_… or dpt_…)", args[0])
 			}
 			path, _ := tokenPath(kind)
-			c, err := a.client()
+			t, raw, err := request[admin.TokenView](a, cmd, "DELETE", path+"/"+url.PathEscape(args[0]), nil)
 			if err != nil {
 				return err
 			}
-			var t admin.TokenView
-			r, err := c.call(cmd.Context(), "DELETE", path+"/"+url.PathEscape(args[0]), nil, &t)
-			if err != nil {
-				return err
-			}
-			return a.emit(r.body, func() { a.fields(tokenFields(t)) })
+			return a.emit(raw, func() { a.fields(tokenFields(t)) })
 		},
 	}
 }

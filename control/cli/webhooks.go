@@ -75,16 +75,11 @@ func (a *app) webhooksList() *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List verifiers (secrets masked)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client()
+			l, raw, err := request[webhookList](a, cmd, "GET", "/v1/webhooks", nil)
 			if err != nil {
 				return err
 			}
-			var l webhookList
-			r, err := c.call(cmd.Context(), "GET", "/v1/webhooks", nil, &l)
-			if err != nil {
-				return err
-			}
-			return a.emit(r.body, func() {
+			return a.emit(raw, func() {
 				rows := make([][]string, len(l.Webhooks))
 				for i, w := range l.Webhooks {
 					f := webhookFields(w)
@@ -104,11 +99,7 @@ func (a *app) webhooksDelete() *cobra.Command {
 	return &cobra.Command{
 		Use: "delete NAME", Short: "Delete a verifier no route binds", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			if _, err := c.do(cmd.Context(), "DELETE", "/v1/webhooks/"+url.PathEscape(args[0]), nil); err != nil {
+			if _, _, err := request[struct{}](a, cmd, "DELETE", "/v1/webhooks/"+url.PathEscape(args[0]), nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.env.Stderr, "deleted %s\n", args[0])
@@ -129,16 +120,11 @@ func (a *app) webhookCall(use, short, method, suffix string, body func(*cobra.Co
 					return err
 				}
 			}
-			c, err := a.client()
+			w, raw, err := request[shownOnceWebhook](a, cmd, method, "/v1/webhooks/"+url.PathEscape(args[0])+suffix, b)
 			if err != nil {
 				return err
 			}
-			var w shownOnceWebhook
-			r, err := c.call(cmd.Context(), method, "/v1/webhooks/"+url.PathEscape(args[0])+suffix, b, &w)
-			if err != nil {
-				return err
-			}
-			return a.printShownOnce(r.body, w)
+			return a.printShownOnce(raw, w)
 		},
 	}
 }
@@ -207,16 +193,11 @@ func (a *app) webhooksCreate() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := a.client()
+			w, raw, err := request[shownOnceWebhook](a, cmd, "POST", "/v1/webhooks", b)
 			if err != nil {
 				return err
 			}
-			var w shownOnceWebhook
-			r, err := c.call(cmd.Context(), "POST", "/v1/webhooks", b, &w)
-			if err != nil {
-				return err
-			}
-			return a.printShownOnce(r.body, w)
+			return a.printShownOnce(raw, w)
 		},
 	}
 	f.register(cmd, false)

@@ -121,7 +121,7 @@ concurrently (nothing applied); 64 usage error.`,
 	root.PersistentFlags().StringVar(&a.conn.addr, "addr", "", "control server URL (env PORTCULLIS_ADDR)")
 	root.PersistentFlags().StringVar(&a.conn.tokenFile, "token-file", "", "file holding the admin token (env PORTCULLIS_TOKEN holds the token itself)")
 	root.PersistentFlags().StringVar(&a.conn.config, "config", "", "config file (default $XDG_CONFIG_HOME/portcullis/config)")
-	root.PersistentFlags().StringVarP(&a.out, "output", "o", "table", "output format: table or json")
+	root.PersistentFlags().StringVarP(&a.out, "output", "o", "table", "output format: table, json or yaml")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		switch a.out {
 		case "table", "json", "yaml":

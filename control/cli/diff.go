@@ -5,14 +5,66 @@ import (
 	"strings"
 )
 
+// maxLCSCells bounds the longest-common-subsequence table (4 bytes a cell): past it, the
+// changed middle is shown as removed and added whole.
+const maxLCSCells = 16 << 20
+
+// diffLine is one line of an edit script.
+type diffLine struct {
+	op     byte // ' ', '-', '+'
+	text   string
+	ai, bi int // 1-based line numbers in a and b of this line, or of the next one
+}
+
 // unifiedDiff returns a unified diff of two texts by lines (with 3 lines of context), or "" when
-// they are equal. It is a longest-common-subsequence diff: policies are at most a few thousand
-// lines, so the quadratic table is affordable and the output minimal.
+// they are equal. Common leading and trailing lines are matched first, so an edit to a
+// 10,000-route policy costs a table the size of the edit, not of the policy; the changed middle
+// gets a longest-common-subsequence diff when its table fits maxLCSCells.
 func unifiedDiff(fromName, toName, from, to string) string {
 	if from == to {
 		return ""
 	}
-	a, b := strings.SplitAfter(from, "\n"), strings.SplitAfter(to, "\n")
+	a, b := splitLines(from), splitLines(to)
+	pre := 0
+	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
+		pre++
+	}
+	suf := 0
+	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
+		suf++
+	}
+	var lines []diffLine
+	for k := 0; k < pre; k++ {
+		lines = append(lines, diffLine{' ', a[k], k + 1, k + 1})
+	}
+	lines = append(lines, middle(a[pre:len(a)-suf], b[pre:len(b)-suf], pre)...)
+	for k := suf; k > 0; k-- {
+		lines = append(lines, diffLine{' ', a[len(a)-k], len(a) - k + 1, len(b) - k + 1})
+	}
+	return hunks(fromName, toName, lines)
+}
+
+// splitLines splits after each newline; a final newline ends the last line, not a new one.
+func splitLines(s string) []string {
+	l := strings.SplitAfter(s, "\n")
+	if l[len(l)-1] == "" {
+		l = l[:len(l)-1]
+	}
+	return l
+}
+
+// middle diffs the changed part; off is the number of lines before it.
+func middle(a, b []string, off int) []diffLine {
+	var lines []diffLine
+	if int64(len(a)+1)*int64(len(b)+1) > maxLCSCells {
+		for i, l := range a {
+			lines = append(lines, diffLine{'-', l, off + i + 1, off + 1})
+		}
+		for j, l := range b {
+			lines = append(lines, diffLine{'+', l, off + len(a) + 1, off + j + 1})
+		}
+		return lines
+	}
 	// lcs[i][j] is the LCS length of a[i:] and b[j:].
 	lcs := make([][]int32, len(a)+1)
 	for i := range lcs {
@@ -27,27 +79,25 @@ func unifiedDiff(fromName, toName, from, to string) string {
 			}
 		}
 	}
-	type line struct {
-		op   byte // ' ', '-', '+'
-		text string
-		ai   int // line number in a (1-based) of this or the next a line
-		bi   int
-	}
-	var lines []line
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
 		switch {
 		case i < len(a) && j < len(b) && a[i] == b[j]:
-			lines = append(lines, line{' ', a[i], i + 1, j + 1})
+			lines = append(lines, diffLine{' ', a[i], off + i + 1, off + j + 1})
 			i, j = i+1, j+1
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
-			lines = append(lines, line{'+', b[j], i + 1, j + 1})
-			j++
-		default:
-			lines = append(lines, line{'-', a[i], i + 1, j + 1})
+		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
+			lines = append(lines, diffLine{'-', a[i], off + i + 1, off + j + 1})
 			i++
+		default:
+			lines = append(lines, diffLine{'+', b[j], off + i + 1, off + j + 1})
+			j++
 		}
 	}
+	return lines
+}
+
+// hunks formats an edit script as unified-diff hunks with 3 lines of context.
+func hunks(fromName, toName string, lines []diffLine) string {
 	var out strings.Builder
 	fmt.Fprintf(&out, "--- %s\n+++ %s\n", fromName, toName)
 	const context = 3

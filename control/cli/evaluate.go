@@ -32,14 +32,14 @@ type evaluation struct {
 
 func (a *app) evaluateCmd() *cobra.Command {
 	var (
-		method, path, host, client, origin, keyFile, bodyFile, at string
+		method, path, host, client, origin, keyFile, jwtFile, bodyFile, at string
 		headers                                                   []string
 	)
 	cmd := &cobra.Command{
 		Use:   "evaluate --path PATH [flags]",
 		Short: "What would the filter do with this request? (exit 1 when it is refused)",
 		Long: `evaluate describes a request with flags and asks the server to judge it with the published
-snapshot (POST /v1/evaluate). The API key is read from --key-file (- for stdin), never argv.
+snapshot (POST /v1/evaluate). Credentials are read from files (--key-file, --jwt-file; - for stdin), never argv.
 Exit 0 when the request would reach the upstream (or be answered as a CORS preflight), 1 when
 the filter would refuse it.`,
 		Args: cobra.NoArgs,
@@ -61,6 +61,13 @@ the filter would refuse it.`,
 					return err
 				}
 				addHeader(hs, "x-api-key", key)
+			}
+			if jwtFile != "" {
+				tok, err := a.readSecretArg("jwt-file", jwtFile)
+				if err != nil {
+					return err
+				}
+				addHeader(hs, "authorization", "Bearer "+tok)
 			}
 			body := map[string]any{"method": strings.ToUpper(method), "path": path, "headers": hs}
 			for k, v := range map[string]string{"host": host, "client_address": client, "origin": origin} {
@@ -101,6 +108,7 @@ the filter would refuse it.`,
 	fl.StringVar(&host, "host", "", "the :authority (port allowed)")
 	fl.StringArrayVarP(&headers, "header", "H", nil, "request header \"Name: value\" (repeatable)")
 	fl.StringVar(&keyFile, "key-file", "", "file holding the API key to send as x-api-key (- for stdin)")
+	fl.StringVar(&jwtFile, "jwt-file", "", "file holding a JWT to send as Authorization: Bearer (- for stdin)")
 	fl.StringVar(&client, "client-address", "", "the connection's source address: ip, ip:port or [ipv6]:port")
 	fl.StringVar(&origin, "origin", "", "the Origin header (CORS)")
 	fl.StringVar(&bodyFile, "body-file", "", "file holding the request body (webhook signatures)")

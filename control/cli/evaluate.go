@@ -33,7 +33,7 @@ type evaluation struct {
 func (a *app) evaluateCmd() *cobra.Command {
 	var (
 		method, path, host, client, origin, keyFile, jwtFile, bodyFile, at string
-		headers                                                   []string
+		headers                                                            []string
 	)
 	cmd := &cobra.Command{
 		Use:   "evaluate --path PATH [flags]",

@@ -56,6 +56,10 @@ func TestConfig(t *testing.T) {
 	})
 	open := h.file("open-token", testAdminToken)
 	chmod(t, open, 0o644)
+	h.env["PORTCULLIS_TOKEN"] = "pca_wrong_token_never_printed_00"
+	h.secrets = append(h.secrets, h.env["PORTCULLIS_TOKEN"])
+	h.steps([]step{{name: "wrong token", args: []string{"--addr", addr, "keys", "list"}, code: ExitAPI, errOut: []string{"401", "unauthorized"}}})
+	delete(h.env, "PORTCULLIS_TOKEN")
 	h.steps([]step{{name: "readable token file", args: []string{"--addr", addr, "--token-file", open, "keys", "list"}, code: ExitUsage, errOut: []string{"chmod 600"}}})
 
 	cfg := h.file("config", "addr: "+addr+"\ntoken: "+testAdminToken+"\n")

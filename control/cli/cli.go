@@ -130,6 +130,6 @@ concurrently (nothing applied); 64 usage error.`,
 		return exitf(ExitUsage, "-o must be table, json or yaml, not %q", a.out)
 	}
 	root.AddCommand(a.keysCmd(), a.tokensCmd(), a.policyCmd(), a.evaluateCmd(), a.auditCmd(),
-		a.webhooksCmd(), a.revocationsCmd(), a.hashKeyCmd(), a.secretCmd())
+		a.webhooksCmd(), a.revocationsCmd(), a.jwksCmd(), a.hashKeyCmd(), a.secretCmd())
 	return root
 }

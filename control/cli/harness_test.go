@@ -24,6 +24,8 @@ type harness struct {
 	dir  string
 	env  map[string]string
 	vars map[string]string // values captured from earlier steps, substituted as {name}
+	// secrets must never appear in any output of any step (the admin token always).
+	secrets []string
 	// afterPlan is handed to the next run (a concurrent change between read and write).
 	afterPlan func()
 }
@@ -41,7 +43,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); s.Wait() })
-	return &harness{t: t, dir: dir, vars: map[string]string{},
+	return &harness{t: t, dir: dir, vars: map[string]string{}, secrets: []string{testAdminToken},
 		env: map[string]string{"PORTCULLIS_ADDR": "http://" + s.Addr(), "PORTCULLIS_TOKEN": testAdminToken}}
 }
 
@@ -102,6 +104,11 @@ func (h *harness) steps(steps []step) {
 		}
 		if code != s.code {
 			fail("exit code %d, want %d", code, s.code)
+		}
+		for _, secret := range h.secrets {
+			if strings.Contains(out+errOut, secret) {
+				fail("a secret was printed: %.8s…", secret)
+			}
 		}
 		for _, want := range s.out {
 			if !strings.Contains(out, h.sub(want)) {

@@ -12,6 +12,10 @@ func TestKeys(t *testing.T) {
 		{name: "create", args: []string{"keys", "create", "--name", "ci-builds", "--permission", "builds:write", "--allowed-path", "/api/builds", "--expires", "90d"},
 			out: []string{"name:", "ci-builds", "permissions:", "builds:write", "status:", "active", "\nkey: pcs_"}, errOut: []string{"shown only now"},
 			capture: map[string]string{"id": `(?m)^id:\s+(key_\S+)`, "key": `(?m)^key: (pcs_\S+)`}},
+	})
+	// From here on the key is never printed again, whatever the command.
+	h.secrets = append(h.secrets, h.vars["key"])
+	h.steps([]step{
 		{name: "create json", args: []string{"keys", "create", "--name", "other", "-o", "json"}, out: []string{`"key": "pcs_`, `"status": "active"`, `"expires_at": null`}},
 		{name: "list", args: []string{"keys", "list"}, out: []string{"ID", "NAME", "STATUS", "{id}", "ci-builds", "other"}, notOut: []string{"{key}"}},
 		{name: "list by name", args: []string{"keys", "list", "--name", "CI-B"}, out: []string{"{id}"}, notOut: []string{"other"}},
@@ -72,6 +76,7 @@ func TestWebhooksAndRevocations(t *testing.T) {
 	h := newHarness(t)
 	secret := h.file("secret", "0123456789abcdef0123\n")
 	next := h.file("next", "fedcba9876543210fedc\n")
+	h.secrets = append(h.secrets, "0123456789abcdef0123", "fedcba9876543210fedc")
 	h.steps([]step{
 		{name: "create with secret", args: []string{"webhooks", "create", "gh", "--preset", "github", "--secret-file", secret},
 			out: []string{"preset:", "github", "****0123"}, notOut: []string{"0123456789abcdef0123"}},
@@ -91,5 +96,7 @@ func TestWebhooksAndRevocations(t *testing.T) {
 		{name: "lift", args: []string{"revocations", "delete", "jti-123"}},
 		{name: "list empty", args: []string{"revocations", "list"}, notOut: []string{"jti-123"}},
 		{name: "no expiry", args: []string{"revocations", "create", "x"}, code: ExitUsage},
+		{name: "jwks status", args: []string{"jwks", "status"}, out: []string{"URI", "OK", "KEYS"}},
+		{name: "jwks refresh", args: []string{"jwks", "refresh", "-o", "json"}, out: []string{`"key_sets": []`}},
 	})
 }

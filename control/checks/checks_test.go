@@ -101,7 +101,7 @@ func TestChecks(t *testing.T) {
 		{"hour-long tokens", "PC012", jwtDoc("HS256", 32, `, "max_lifetime_seconds": 3600`), checks.Inputs{}, ""},
 
 		{"tiers without default", "PC013", `{"version": 1, "rate_limit_tiers": [{"name": "gold", "limits": [{"by": "api_key", "rate": 10, "per": "second"}]}],
-		  "keys": [{"id": "k1", ` + hash + `, "expires_at": "2030-01-01T00:00:00Z"}]}`, checks.Inputs{}, "keys[0]"},
+		  "keys": [{"id": "k1", ` + hash + `, "expires_at": "2030-01-01T00:00:00Z"}]}`, checks.Inputs{}, "rate_limit_tiers"},
 		{"tiers with default", "PC013", `{"version": 1, "rate_limit_tiers": [{"name": "default", "limits": [{"by": "api_key", "rate": 10, "per": "second"}]}],
 		  "keys": [{"id": "k1", ` + hash + `, "expires_at": "2030-01-01T00:00:00Z"}]}`, checks.Inputs{}, ""},
 

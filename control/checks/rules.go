@@ -149,10 +149,17 @@ func tiers(c *collector, doc *policy.Document, _ Inputs) {
 			return
 		}
 	}
-	for i, k := range doc.Keys {
+	// One warning for all such keys: a server's keys never name a tier, so there may be
+	// thousands.
+	var untiered []string
+	for _, k := range doc.Keys {
 		if k.Tier == "" {
-			c.add("PC013", strictjson.Index("keys", i), fmt.Sprintf("key %s names no tier and the policy has no %q tier: it has no per-key rate limit (keys managed by the control server never name one)", k.ID, policy.DefaultTier))
+			untiered = append(untiered, k.ID)
 		}
+	}
+	if len(untiered) > 0 {
+		c.add("PC013", "rate_limit_tiers", fmt.Sprintf("%d keys (%s first) name no tier and there is no %q tier: they have no per-key rate limit; add a %q tier (keys managed by the control server never name one)",
+			len(untiered), untiered[0], policy.DefaultTier, policy.DefaultTier))
 	}
 }
 

@@ -91,12 +91,14 @@ type Inputs struct {
 func File(data []byte, in Inputs) Report {
 	doc, err := policy.Parse(data)
 	if err != nil {
-		return Report{Problems: problems(err), Warnings: []Warning{}}
+		return Report{Problems: ProblemsOf(err), Warnings: []Warning{}}
 	}
 	return Report{Valid: true, Problems: []Problem{}, Warnings: Warn(doc, in)}
 }
 
-func problems(err error) []Problem {
+// ProblemsOf lists the problems of a policy.Parse error (a *strictjson.Errors, or any other
+// error as one problem without a path).
+func ProblemsOf(err error) []Problem {
 	var list *strictjson.Errors
 	if errors.As(err, &list) {
 		out := make([]Problem, 0, len(list.List)+1)

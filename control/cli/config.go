@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"io/fs"
@@ -90,7 +91,7 @@ func (a *app) readConfig() (fileConfig, error) {
 	if err != nil {
 		return cfg, exitf(ExitUsage, "config: %v", err)
 	}
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return cfg, exitf(ExitUsage, "config %s: %v", path, err)

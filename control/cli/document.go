@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"github.com/portcullis/portcullis/control/checks"
 	"github.com/portcullis/portcullis/control/verifier"
 	"github.com/portcullis/portcullis/shared/policy"
-	"github.com/portcullis/portcullis/shared/strictjson"
 	"gopkg.in/yaml.v3"
 )
 
@@ -91,7 +89,7 @@ func serverShape(doc []byte, verifiers []string) (normalized []byte, problems []
 	}
 	d, err := policy.ParseWith(doc, policy.Options{RefuseKeys: "must not be set here: keys are managed with /v1/keys (portcullis keys)"})
 	if err != nil {
-		return nil, append(problems, problemsOf(err)...)
+		return nil, append(problems, checks.ProblemsOf(err)...)
 	}
 	if len(problems) > 0 {
 		return nil, problems
@@ -125,19 +123,6 @@ func withStubVerifiers(doc []byte, names []string) []byte {
 	}
 	b.Write(body)
 	return b.Bytes()
-}
-
-// problemsOf lists a parse error's problems with their paths.
-func problemsOf(err error) []checks.Problem {
-	var list *strictjson.Errors
-	if !errors.As(err, &list) {
-		return []checks.Problem{{Message: err.Error()}}
-	}
-	out := make([]checks.Problem, 0, len(list.List))
-	for _, fe := range list.List {
-		out = append(out, checks.Problem{Path: fe.Path, Message: fe.Msg})
-	}
-	return out
 }
 
 // pretty indents JSON for display and diffing.

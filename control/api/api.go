@@ -114,6 +114,7 @@ func (s *server) routes() chi.Router {
 			r.Post("/v1/evaluate", s.evaluate)
 			r.Get("/v1/revocations", s.listRevocations)
 			r.Get("/v1/jwks", s.jwksStatus)
+			r.Get("/v1/checks", s.listChecks)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(s.require(adminWrite))

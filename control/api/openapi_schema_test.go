@@ -35,6 +35,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Webhook", admin.WebhookView{}, nil},
 		{"WebhookShownOnce", shownOnce{}, nil},
 		{"WebhookList", webhookList{}, nil},
+		{"CheckReport", checkReport{}, nil},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
 			c := schemaChecker{t: t, spec: spec}

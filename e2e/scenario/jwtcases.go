@@ -10,9 +10,12 @@ import (
 
 // JWTCase is a JWT scenario. Its tokens are made for a given instant (JWTCases' now);
 // FixedClock cases sit on a boundary (exp equal to now, the leeway's edge) and run only where
-// the clock is fixed at that instant: the engine (Request.Now) and the .wasm under the
-// in-process host (a fake clock). Every other case also runs through the filter's legs on the
-// real clock, where tokens made a moment earlier are well inside their hour.
+// the filter's clock is fixed at that instant: the engine (Request.Now), the filter natively
+// (the VM context's clock), the test-hook .wasm under the SDK's emulator (a clock pinned from
+// the VM configuration), the .wasm under the in-process host and the gateway (a fake clock)
+// and on V8 (a frozen clock). The production .wasm under the SDK's emulator cannot be pinned
+// (wazero's fake clock there moves on every reading); it runs every other case, with tokens
+// made for that clock's start and well inside their hour.
 type JWTCase struct {
 	Case
 	FixedClock bool

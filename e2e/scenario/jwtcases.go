@@ -79,8 +79,8 @@ func JWTCases(now time.Time, callback string) []JWTCase {
 		return Sign("EdDSA", fmt.Sprintf(`{"alg":"EdDSA","typ":%q}`, typ), c+"}", EdKey)
 	}
 	cookie := func(tok string) Request { return get(CookieHost, "/", h("cookie", "session="+tok)) }
-	single := func(header string) string {
-		return Sign("ES384", header, Claims(now, "dave", "j-s"), EC384Key)
+	single := func(header string, extra ...string) string {
+		return Sign("ES384", header, Claims(now, "dave", "j-s", extra...), EC384Key)
 	}
 	jwt := func(tok string, headers ...[2]string) Request {
 		return get(JWTHost, "/x", append([][2]string{bearer(tok)}, headers...)...)
@@ -199,6 +199,11 @@ func JWTCases(now time.Time, callback string) []JWTCase {
 		{Case: Case{"cookie: no cookie", get(CookieHost, "/"), Want{Status: 401, Code: "missing_token"}}},
 		{Case: Case{"header: ES384 token without kid, the provider's only key", get(HeaderHost, "/", h("x-id-token", single(`{"alg":"ES384"}`))), asUser("dave")}},
 		{Case: Case{"header: a kid the single key does not have", get(HeaderHost, "/", h("x-id-token", single(`{"alg":"ES384","kid":"k"}`))), refused("invalid_signature")}},
+		// Provider single maps no admin or staff claim: it grants neither, whatever the token says.
+		{Case: Case{"header guard: no admin claim mapped", get(HeaderHost, "/ops", h("x-id-token", single(`{"alg":"ES384"}`, `"admin":true`, `"staff":true`))),
+			Want{Status: 403, Code: "insufficient_scope"}}},
+		{Case: Case{"header guard: a claim named \"\" is not the unmapped flag", get(HeaderHost, "/ops", h("x-id-token", single(`{"alg":"ES384"}`, `"":true`))),
+			Want{Status: 403, Code: "insufficient_scope"}}},
 		{Case: Case{"header: repeated", get(HeaderHost, "/", h("x-id-token", single(`{"alg":"ES384"}`)), h("x-id-token", single(`{"alg":"ES384"}`))), Want{Status: 400, Code: "duplicate_credentials"}}},
 
 		// Guards read the token's identity unchanged.

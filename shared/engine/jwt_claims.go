@@ -129,8 +129,13 @@ func (c *tokenClaims) read(data []byte) error {
 	return nil
 }
 
-// isMapped reports whether claim k feeds the identity (beyond the registered claims).
+// isMapped reports whether claim k feeds the identity (beyond the registered claims). An
+// unmapped role is the empty name, so a claim named "" maps to nothing: it would otherwise
+// pass for the admin or staff claim of a provider that maps neither.
 func (m *claimMap) isMapped(k string) bool {
+	if k == "" {
+		return false
+	}
 	if k == m.permissions || k == m.admin || k == m.staff {
 		return true
 	}

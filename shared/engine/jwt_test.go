@@ -121,3 +121,4 @@ func TestJWTConcurrentDecide(t *testing.T) {
 		t.Error(e)
 	}
 }
+

@@ -121,4 +121,3 @@ func TestJWTConcurrentDecide(t *testing.T) {
 		t.Error(e)
 	}
 }
-

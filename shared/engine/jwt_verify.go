@@ -66,11 +66,11 @@ func (p *jwtProvider) verify(tok string, now time.Time) (verified, Code) {
 	if !verifySignature(t.hdr.alg, key.pub, t.signing, t.sig) {
 		return v, CodeInvalidSignature
 	}
-	claims, code := t.claims(&p.claims)
-	if code != "" {
+	claims := tokenClaims{m: &p.claims}
+	if code := t.readClaims(&claims); code != "" {
 		return v, code
 	}
-	if code := p.checkClaims(claims, now); code != "" {
+	if code := p.checkClaims(&claims, now); code != "" {
 		return v, code
 	}
 	id := &Identity{Method: "jwt", UserID: claims.sub, Permissions: claims.perms, Admin: claims.admin, Staff: claims.staff}
@@ -130,18 +130,15 @@ func readJWS(tok string, algorithms []string) (compactJWS, Code) {
 	return t, ""
 }
 
-// claims decodes the claim set strictly (tokenClaims.read), reading the claims m maps. Call it
-// once the signature holds: nothing the signer did not write is parsed further.
-func (t *compactJWS) claims(m *claimMap) (*tokenClaims, Code) {
+// readClaims decodes the claim set into c strictly (tokenClaims.read, with the claims c.m
+// maps). Call it once the signature holds: nothing the signer did not write is parsed
+// further. c is the caller's, so that it can stay on the stack.
+func (t *compactJWS) readClaims(c *tokenClaims) Code {
 	payload, err := strictB64.DecodeString(t.payload)
-	if err != nil {
-		return nil, CodeInvalidToken
+	if err != nil || c.read(payload) != nil {
+		return CodeInvalidToken
 	}
-	c := &tokenClaims{m: m}
-	if c.read(payload) != nil {
-		return nil, CodeInvalidToken
-	}
-	return c, ""
+	return ""
 }
 
 // strictB64 is base64url without padding, refusing non-zero trailing bits.

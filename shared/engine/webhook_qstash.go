@@ -24,8 +24,8 @@ var qstashScheme = &scheme{
 		if !v.macMatches(d, sha256New, [][]byte{t.sig}, []byte(t.signing)) {
 			return CodeSignatureMismatch
 		}
-		c, code := t.claims(&qstashClaims)
-		if code != "" || c.iss != "Upstash" || !c.exp.set {
+		c := tokenClaims{m: &qstashClaims}
+		if t.readClaims(&c) != "" || c.iss != "Upstash" || !c.exp.set {
 			return CodeSignatureMalformed
 		}
 		if c.sub != v.url {

@@ -115,14 +115,7 @@ func TestScenarios(t *testing.T) {
 			if chunks := c.Req.Chunks(); len(chunks) > 0 {
 				body = &chunked{chunks: chunks}
 			}
-			req, err := http.NewRequest(c.Req.Method, e.url+c.Req.Path, body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Host = c.Req.Authority
-			for _, kv := range c.Req.Headers {
-				req.Header.Add(kv[0], kv[1])
-			}
+			req := newRequest(t, e.url, &c.Req, body)
 			var resp *http.Response
 			base := e.url
 			if strings.HasPrefix(c.Req.Source, "[") {
@@ -148,6 +141,20 @@ func TestScenarios(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newRequest is the case's request to the gateway at base, its headers as the case has them.
+func newRequest(t *testing.T, base string, r *scenario.Request, body io.Reader) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(r.Method, base+r.Path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = r.Authority
+	for _, kv := range r.Headers {
+		req.Header.Add(kv[0], kv[1])
+	}
+	return req
 }
 
 // outcome is what the client saw, as the scenario table checks it: the headers the upstream

@@ -3,6 +3,9 @@ package jwks_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"github.com/portcullis/portcullis/control/jwks"
 	"github.com/portcullis/portcullis/control/metrics"
 	"github.com/portcullis/portcullis/e2e/scenario"
+	"github.com/portcullis/portcullis/shared/engine"
 )
 
 // Fetches are conditional on the last good set's ETag; a 304 keeps that set, a failure is
@@ -84,5 +88,38 @@ func TestFetcherConditional(t *testing.T) {
 		if s.wantFailures == 0 && strings.Contains(out.String(), "portcullis_control_jwks_fetch_failures_total{") {
 			t.Errorf("%s: a failure counted:\n%s", s.name, out.String())
 		}
+	}
+}
+
+// Before the first successful fetch a jwks_uri provider has no keys: the snapshot's engine
+// refuses its tokens (invalid_signature), through failed fetches too, and accepts them once
+// the set has been fetched.
+func TestNoKeysBeforeTheFirstFetch(t *testing.T) {
+	ctx := context.Background()
+	x := newFixture(t, "idp")
+	f := jwks.New(x.st, jwks.Options{})
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tok := scenario.Sign("ES256", `{"alg":"ES256","kid":"k"}`,
+		fmt.Sprintf(`{"iss":"https://i","aud":"a","sub":"s","iat":%d,"exp":%d}`, now.Unix(), now.Unix()+600), k)
+	decide := func() engine.Decision {
+		return x.snapshot().Engine.Decide(&engine.Request{Method: "GET", Authority: "h", Path: "/",
+			Headers: [][2]string{{"authorization", "Bearer " + tok}}, Now: now})
+	}
+	if d := decide(); d.Allow || d.Code != "invalid_signature" {
+		t.Fatalf("before any fetch: allow=%v code=%q, want invalid_signature", d.Allow, d.Code)
+	}
+	x.iss.set(500, "down", "")
+	f.RefreshAll(ctx)
+	if d := decide(); d.Allow || d.Code != "invalid_signature" {
+		t.Fatalf("after a failed fetch: allow=%v code=%q, want invalid_signature", d.Allow, d.Code)
+	}
+	x.iss.set(200, `{"keys":[`+scenario.JWK("k", &k.PublicKey)+`]}`, "")
+	f.RefreshAll(ctx)
+	if d := decide(); !d.Allow {
+		t.Fatalf("after the fetch: %d %s", d.Status, d.Body)
 	}
 }

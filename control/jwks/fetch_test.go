@@ -111,6 +111,17 @@ func (x *fixture) version() uint64 {
 
 // published returns the kids of the first provider in a snapshot built from the store now.
 func (x *fixture) published() string {
+	var kids []string
+	if p := x.snapshot().Policy.JWTProviders[0]; p.JWKS != nil {
+		for _, k := range p.JWKS.Keys {
+			kids = append(kids, k.Kid)
+		}
+	}
+	return strings.Join(kids, ",")
+}
+
+// snapshot builds the snapshot of the store now, as the publisher would.
+func (x *fixture) snapshot() *publish.Signed {
 	ctx := context.Background()
 	var (
 		s    store.State
@@ -124,17 +135,15 @@ func (x *fixture) published() string {
 		return nil
 	})
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	signed, err := publish.BuildFrom(s, publish.Inputs{Policy: pol.Document, JWKS: map[string][]byte{x.uri: data.Keys}}, priv)
+	fetched := map[string][]byte{}
+	if data.Keys != nil { // none before the first successful fetch
+		fetched[x.uri] = data.Keys
+	}
+	signed, err := publish.BuildFrom(s, publish.Inputs{Policy: pol.Document, JWKS: fetched}, priv)
 	if err != nil {
 		x.t.Fatal(err)
 	}
-	var kids []string
-	if p := signed.Policy.JWTProviders[0]; p.JWKS != nil {
-		for _, k := range p.JWKS.Keys {
-			kids = append(kids, k.Kid)
-		}
-	}
-	return strings.Join(kids, ",")
+	return signed
 }
 
 func TestFetcher(t *testing.T) {

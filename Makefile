@@ -60,6 +60,7 @@ FUZZ_TARGETS := \
 	./shared/snapshot:FuzzParseUsage \
 	./shared/engine:FuzzPath \
 	./shared/engine:FuzzCredentials \
+	./shared/engine:FuzzJWTToken \
 	./filter/config:FuzzParse
 
 fuzz:

@@ -1,9 +1,15 @@
 package api_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/control/store"
+	"github.com/portcullis/portcullis/shared/policy"
 )
 
 // A revocation is created, listed, published in the next snapshot, audited and removed; bad
@@ -66,5 +72,49 @@ func TestRevocationInputErrors(t *testing.T) {
 				t.Fatalf("details = %v, want field %q", m["details"], tt.field)
 			}
 		})
+	}
+}
+
+// A snapshot carries at most policy.MaxRevokedTokens revocations: with that many unexpired,
+// one more is refused with 409 too_many_revocations (and nothing is published); once one has
+// expired it is pruned and the new one is accepted.
+func TestRevocationCap(t *testing.T) {
+	e := newEnv(t, "sqlite", envOptions{})
+	ctx := context.Background()
+	now := e.clock.Now()
+	err := e.store.Write(ctx, func(tx store.Tx) error {
+		for i := range policy.MaxRevokedTokens {
+			exp := now.Add(48 * time.Hour)
+			if i == 0 {
+				exp = now.Add(time.Hour) // the first to expire
+			}
+			if err := tx.InsertRevocation(ctx, store.Revocation{JTI: fmt.Sprintf("j-%05d", i), ExpiresAt: exp, CreatedAt: now, CreatedBy: "test"}); err != nil {
+				return err
+			}
+		}
+		_, err := tx.BumpVersion(ctx, now)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := func() uint64 {
+		var st store.State
+		e.store.Read(ctx, func(tx store.Tx) (err error) { st, err = tx.State(ctx); return })
+		return st.Version
+	}
+	before := version()
+	one := map[string]any{"jti": "j-more", "expires_at": now.Add(24 * time.Hour).Format(time.RFC3339)}
+	r := e.do("POST", "/v1/revocations", adminToken, one)
+	expect(t, r, http.StatusConflict, "too_many_revocations")
+	if !strings.Contains(string(r.body), "10000 unexpired revocations") || version() != before {
+		t.Fatalf("body %s, version %d → %d: want the bound said and nothing published", r.body, before, version())
+	}
+	e.fake.Advance(time.Hour + time.Second)
+	r = e.do("POST", "/v1/revocations", adminToken, one)
+	expect(t, r, http.StatusCreated, "")
+	e.waitVersion(versionHeader(t, r))
+	if got := e.snapshotNow().Policy.RevokedTokens; len(got) != policy.MaxRevokedTokens {
+		t.Fatalf("the snapshot carries %d revocations, want %d", len(got), policy.MaxRevokedTokens)
 	}
 }

@@ -1,6 +1,9 @@
 // Package jwks fetches the key sets of JWT providers that name a jwks_uri, validates them and
 // stores each change as a new snapshot version, so the keys reach the filters like any policy
 // change. The filter never fetches keys; when a fetch fails, the last good set stays published.
+//
+// Fetches are conditional: the ETag of the last good set goes out as If-None-Match, and a
+// 304 means that set is still the issuer's.
 package jwks
 
 import (
@@ -12,12 +15,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/portcullis/portcullis/control/clock"
+	"github.com/portcullis/portcullis/control/metrics"
 	"github.com/portcullis/portcullis/control/store"
 	"github.com/portcullis/portcullis/shared/policy"
 )
@@ -39,6 +44,8 @@ type Options struct {
 	Logger *slog.Logger
 	// MinInterval overrides the lower bound of the refresh interval (tests).
 	MinInterval time.Duration
+	// Metrics, if set, receives the fetcher's metrics.
+	Metrics *metrics.Registry
 }
 
 // Fetcher keeps the stored key sets of every jwks_uri in the policy up to date.
@@ -48,17 +55,33 @@ type Fetcher struct {
 
 	mu     sync.Mutex
 	status map[string]Status
+	last   map[string]lastGood
+
+	// failures counts failed refreshes by provider name: the label's values are the names of
+	// the policy's providers (at most policy.MaxJWTProviders at a time, changed only by an
+	// admin), never anything an issuer or a client sends, so the series stay bounded.
+	failures *metrics.CounterVec
+}
+
+// lastGood is the last set of one URI that was fetched, validated and stored, as the issuer
+// sent it (before the policy's algorithms filtered it), with its ETag: a 304 answer means
+// this set, which is then validated again against the policy of the moment.
+type lastGood struct {
+	etag string
+	keys []policy.JWK
 }
 
 // Status is the outcome of the last fetch of one URI.
 type Status struct {
-	URI       string    `json:"uri"`
-	OK        bool      `json:"ok"`
-	Error     string    `json:"error,omitempty"`
-	Keys      int       `json:"keys"`
-	Changed   bool      `json:"changed"`
-	FetchedAt time.Time `json:"fetched_at"`
-	NextAt    time.Time `json:"next_at"`
+	URI     string `json:"uri"`
+	OK      bool   `json:"ok"`
+	Error   string `json:"error,omitempty"`
+	Keys    int    `json:"keys"`
+	Changed bool   `json:"changed"`
+	// NotModified says the issuer answered 304 to If-None-Match: the last good set stands.
+	NotModified bool      `json:"not_modified,omitempty"`
+	FetchedAt   time.Time `json:"fetched_at"`
+	NextAt      time.Time `json:"next_at"`
 }
 
 // New returns a Fetcher on st.
@@ -76,7 +99,14 @@ func New(st store.Store, opts Options) *Fetcher {
 	if opts.MinInterval <= 0 {
 		opts.MinInterval = MinInterval
 	}
-	return &Fetcher{store: st, opts: opts, status: map[string]Status{}}
+	reg := opts.Metrics
+	if reg == nil {
+		reg = metrics.NewRegistry()
+	}
+	return &Fetcher{store: st, opts: opts, status: map[string]Status{}, last: map[string]lastGood{},
+		failures: reg.CounterVec("portcullis_control_jwks_fetch_failures_total",
+			"Key-set refreshes that failed (fetch, validation or storage), by provider naming the jwks_uri; the last good set stays published.",
+			"provider")}
 }
 
 // providers returns the stored policy's providers that name a jwks_uri.
@@ -158,8 +188,24 @@ func contains(list []string, s string) bool {
 func (f *Fetcher) refresh(ctx context.Context, doc *policy.Document, uri string) Status {
 	now := f.opts.Clock.Now().UTC()
 	st := Status{URI: uri, FetchedAt: now}
-	set, maxAge, err := f.fetch(ctx, uri)
+	f.mu.Lock()
+	prev := f.last[uri]
+	f.mu.Unlock()
+	a, err := f.fetch(ctx, uri, prev.etag)
+	var set *policy.JWKS
+	switch {
+	case err != nil:
+	case a.notModified && prev.etag == "":
+		err = errors.New("fetch: 304 Not Modified to a request without If-None-Match")
+	case a.notModified:
+		st.NotModified, a.etag = true, prev.etag
+		set = &policy.JWKS{Keys: slices.Clone(prev.keys)}
+	default:
+		set = a.set
+	}
+	var sent []policy.JWK
 	if err == nil {
+		sent = slices.Clone(set.Keys) // validate keeps only the keys that fit
 		err = validate(doc, uri, set)
 	}
 	if err == nil {
@@ -169,10 +215,18 @@ func (f *Fetcher) refresh(ctx context.Context, doc *policy.Document, uri string)
 	if err != nil {
 		st.Error = err.Error()
 		st.NextAt = now.Add(RetryInterval)
+		for _, p := range doc.JWTProviders {
+			if p.JWKSURI == uri {
+				f.failures.With(p.Name).Inc()
+			}
+		}
 		f.opts.Logger.Warn("jwks fetch failed; the last good key set stays published", "uri", uri, "err", err)
 	} else {
+		f.mu.Lock()
+		f.last[uri] = lastGood{etag: a.etag, keys: sent}
+		f.mu.Unlock()
 		st.OK = true
-		st.NextAt = now.Add(min(max(maxAge, f.opts.MinInterval), MaxInterval))
+		st.NextAt = now.Add(min(max(a.maxAge, f.opts.MinInterval), MaxInterval))
 		if st.Changed {
 			f.opts.Logger.Info("jwks changed", "uri", uri, "keys", st.Keys)
 		}
@@ -183,40 +237,60 @@ func (f *Fetcher) refresh(ctx context.Context, doc *policy.Document, uri string)
 	return st
 }
 
-// fetch GETs the key set and converts it: public signing keys of supported types only. Private
-// key material or an HMAC secret anywhere refuses the whole set (a URL never carries secrets).
-func (f *Fetcher) fetch(ctx context.Context, uri string) (*policy.JWKS, time.Duration, error) {
+// answer is what one fetch learned: a new set, or that the last one is unchanged (304); and
+// for how long, and under which ETag.
+type answer struct {
+	set         *policy.JWKS
+	notModified bool
+	maxAge      time.Duration
+	etag        string // "" when the issuer sent none: the next fetch is unconditional
+}
+
+// fetch GETs the key set, conditionally when etag is set, and converts it: public signing
+// keys of supported types only. Private key material or an HMAC secret anywhere refuses the
+// whole set (a URL never carries secrets).
+func (f *Fetcher) fetch(ctx context.Context, uri, etag string) (answer, error) {
+	var a answer
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
-		return nil, 0, err
+		return a, err
 	}
 	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
 	resp, err := f.opts.Client.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("fetch: %w", err)
+		return a, fmt.Errorf("fetch: %w", err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, 0, fmt.Errorf("fetch: status %d", resp.StatusCode)
+	a.maxAge, a.etag = maxAge(resp.Header.Get("Cache-Control")), resp.Header.Get("ETag")
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotModified:
+		a.notModified = true
+		return a, nil
+	default:
+		return a, fmt.Errorf("fetch: status %d", resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return nil, 0, fmt.Errorf("fetch: %w", err)
+		return a, fmt.Errorf("fetch: %w", err)
 	}
 	if len(body) > maxBody {
-		return nil, 0, fmt.Errorf("fetch: key set larger than %d bytes", maxBody)
+		return a, fmt.Errorf("fetch: key set larger than %d bytes", maxBody)
 	}
 	var raw struct {
 		Keys []map[string]any `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, 0, fmt.Errorf("key set is not JSON: %w", err)
+		return a, fmt.Errorf("key set is not JSON: %w", err)
 	}
 	set := &policy.JWKS{Keys: []policy.JWK{}}
 	for i, k := range raw.Keys {
 		for _, private := range []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"} {
 			if _, ok := k[private]; ok {
-				return nil, 0, fmt.Errorf("keys[%d] holds private key material (%q): refusing the whole set", i, private)
+				return a, fmt.Errorf("keys[%d] holds private key material (%q): refusing the whole set", i, private)
 			}
 		}
 		s := func(name string) string { v, _ := k[name].(string); return v }
@@ -232,7 +306,8 @@ func (f *Fetcher) fetch(ctx context.Context, uri string) (*policy.JWKS, time.Dur
 		}
 		set.Keys = append(set.Keys, j)
 	}
-	return set, maxAge(resp.Header.Get("Cache-Control")), nil
+	a.set = set
+	return a, nil
 }
 
 // maxAge reads Cache-Control's max-age (0 when absent or no-store).

@@ -24,11 +24,15 @@ import (
 	"github.com/portcullis/portcullis/e2e/scenario"
 )
 
-// issuer is a local JWKS endpoint whose answer the test changes.
+// issuer is a local JWKS endpoint whose answer the test changes. With an etag it sends an
+// ETag and answers 304 to a request naming it in If-None-Match (always304: to any request).
 type issuer struct {
 	mu           sync.Mutex
 	status       int
 	body, cache  string
+	etag         string
+	always304    bool
+	ifNoneMatch  string // what the last request sent
 	requestCount int
 }
 
@@ -38,12 +42,20 @@ func (i *issuer) set(status int, body, cache string) {
 	i.status, i.body, i.cache = status, body, cache
 }
 
-func (i *issuer) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+func (i *issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.requestCount++
+	i.ifNoneMatch = r.Header.Get("If-None-Match")
 	if i.cache != "" {
 		w.Header().Set("Cache-Control", i.cache)
+	}
+	if i.etag != "" {
+		w.Header().Set("ETag", i.etag)
+	}
+	if i.always304 || i.status == http.StatusOK && i.etag != "" && i.ifNoneMatch == i.etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
 	}
 	w.WriteHeader(i.status)
 	fmt.Fprint(w, i.body)
@@ -57,56 +69,90 @@ func ecJWK(t *testing.T, kid string) string {
 	return scenario.JWK(kid, &k.PublicKey)
 }
 
-func TestFetcher(t *testing.T) {
+// fixture is a store whose policy has providers (the names given) on one jwks_uri served by
+// iss, and what the test reads back: the version and the kids a snapshot would publish.
+type fixture struct {
+	t   *testing.T
+	st  store.Store
+	svc *admin.Service
+	iss *issuer
+	uri string
+}
+
+func newFixture(t *testing.T, names ...string) *fixture {
 	ctx := context.Background()
 	iss := &issuer{}
 	srv := httptest.NewServer(iss)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	svc := admin.New(st, admin.Options{})
 	uri := srv.URL + "/jwks"
-	if _, err := svc.SeedPolicy(ctx, []byte(`{"version":1,"jwt_providers":[{"name":"idp","issuer":"https://i","audiences":["a"],`+
-		`"algorithms":["ES256"],"jwks_uri":"`+uri+`"}],"routes":[{"name":"r","auth":{"type":"jwt","provider":"idp"}}]}`)); err != nil {
+	var providers []string
+	for _, n := range names {
+		providers = append(providers, `{"name":"`+n+`","issuer":"https://i","audiences":["a"],"algorithms":["ES256"],"jwks_uri":"`+uri+`"}`)
+	}
+	if _, err := svc.SeedPolicy(ctx, []byte(`{"version":1,"jwt_providers":[`+strings.Join(providers, ",")+`],`+
+		`"routes":[{"name":"r","auth":{"type":"jwt","provider":"`+names[0]+`"}}]}`)); err != nil {
 		t.Fatal(err)
 	}
-	f := jwks.New(st, jwks.Options{})
+	return &fixture{t: t, st: st, svc: svc, iss: iss, uri: uri}
+}
+
+func (x *fixture) version() uint64 {
+	ctx := context.Background()
+	var s store.State
+	x.st.Read(ctx, func(tx store.Tx) (err error) { s, err = tx.State(ctx); return })
+	return s.Version
+}
+
+// published returns the kids of the first provider in a snapshot built from the store now.
+func (x *fixture) published() string {
+	var kids []string
+	if p := x.snapshot().Policy.JWTProviders[0]; p.JWKS != nil {
+		for _, k := range p.JWKS.Keys {
+			kids = append(kids, k.Kid)
+		}
+	}
+	return strings.Join(kids, ",")
+}
+
+// snapshot builds the snapshot of the store now, as the publisher would.
+func (x *fixture) snapshot() *publish.Signed {
+	ctx := context.Background()
+	var (
+		s    store.State
+		pol  store.Policy
+		data store.FetchedJWKS
+	)
+	x.st.Read(ctx, func(tx store.Tx) error {
+		s, _ = tx.State(ctx)
+		pol, _ = tx.Policy(ctx)
+		data, _ = tx.JWKS(ctx, x.uri)
+		return nil
+	})
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	fetched := map[string][]byte{}
+	if data.Keys != nil { // none before the first successful fetch
+		fetched[x.uri] = data.Keys
+	}
+	signed, err := publish.BuildFrom(s, publish.Inputs{Policy: pol.Document, JWKS: fetched}, priv)
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	return signed
+}
+
+func TestFetcher(t *testing.T) {
+	ctx := context.Background()
+	x := newFixture(t, "idp")
+	iss, svc, uri := x.iss, x.svc, x.uri
+	f := jwks.New(x.st, jwks.Options{})
 	a, b := ecJWK(t, "a"), ecJWK(t, "b")
 	rsaPrivate := strings.Replace(scenario.JWK("r", &scenario.RSAKey.PublicKey), `"kty"`, `"d":"AQAB","kty"`, 1)
-
-	version := func() uint64 {
-		var s store.State
-		st.Read(ctx, func(tx store.Tx) (err error) { s, err = tx.State(ctx); return })
-		return s.Version
-	}
-	published := func() []string {
-		var (
-			s    store.State
-			pol  store.Policy
-			data store.FetchedJWKS
-		)
-		st.Read(ctx, func(tx store.Tx) error {
-			s, _ = tx.State(ctx)
-			pol, _ = tx.Policy(ctx)
-			data, _ = tx.JWKS(ctx, uri)
-			return nil
-		})
-		_, priv, _ := ed25519.GenerateKey(rand.Reader)
-		signed, err := publish.BuildFrom(s, publish.Inputs{Policy: pol.Document, JWKS: map[string][]byte{uri: data.Keys}}, priv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var kids []string
-		if p := signed.Policy.JWTProviders[0]; p.JWKS != nil {
-			for _, k := range p.JWKS.Keys {
-				kids = append(kids, k.Kid)
-			}
-		}
-		return kids
-	}
 
 	steps := []struct {
 		name                string
@@ -128,7 +174,7 @@ func TestFetcher(t *testing.T) {
 	}
 	for _, s := range steps {
 		iss.set(s.status, s.body, s.cache)
-		before := version()
+		before := x.version()
 		got, err := f.RefreshAll(ctx)
 		if err != nil || len(got) != 1 {
 			t.Fatalf("%s: %v %v", s.name, got, err)
@@ -137,10 +183,10 @@ func TestFetcher(t *testing.T) {
 		if g.OK != s.wantOK || g.Changed != s.wantChanged || (g.Error == "") != s.wantOK || g.NextAt.Sub(g.FetchedAt) != s.wantNext {
 			t.Errorf("%s: status %+v", s.name, g)
 		}
-		if bumped := version() > before; bumped != s.wantChanged {
+		if bumped := x.version() > before; bumped != s.wantChanged {
 			t.Errorf("%s: version bumped = %v", s.name, bumped)
 		}
-		if kids := strings.Join(published(), ","); kids != s.wantKids {
+		if kids := x.published(); kids != s.wantKids {
 			t.Errorf("%s: published kids %q, want %q", s.name, kids, s.wantKids)
 		}
 	}

@@ -170,7 +170,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 
 	stop := make(chan struct{})
-	fetcher := jwks.New(st, jwks.Options{Clock: cfg.Clock, Logger: cfg.Logger, MinInterval: cfg.JWKSMinInterval})
+	fetcher := jwks.New(st, jwks.Options{Clock: cfg.Clock, Logger: cfg.Logger, MinInterval: cfg.JWKSMinInterval, Metrics: reg})
 	handler := api.New(api.Config{Admin: svc, Publisher: pub, JWKS: fetcher, Clock: cfg.Clock, Logger: cfg.Logger, Metrics: reg,
 		RateLimit: cfg.RateLimit, Stop: stop})
 	hs := &http.Server{

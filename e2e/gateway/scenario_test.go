@@ -115,14 +115,7 @@ func TestScenarios(t *testing.T) {
 			if chunks := c.Req.Chunks(); len(chunks) > 0 {
 				body = &chunked{chunks: chunks}
 			}
-			req, err := http.NewRequest(c.Req.Method, e.url+c.Req.Path, body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Host = c.Req.Authority
-			for _, kv := range c.Req.Headers {
-				req.Header.Add(kv[0], kv[1])
-			}
+			req := newRequest(t, e.url, &c.Req, body)
 			var resp *http.Response
 			base := e.url
 			if strings.HasPrefix(c.Req.Source, "[") {
@@ -143,34 +136,47 @@ func TestScenarios(t *testing.T) {
 				}
 				return
 			}
-			data, _ := io.ReadAll(resp.Body)
-			var o scenario.Outcome
-			if resp.Header.Get("X-Upstream") == "1" {
-				var got http.Header
-				if err := json.Unmarshal(data, &got); err != nil {
-					t.Fatalf("upstream answer %q: %v", data, err)
-				}
-				for name, values := range got {
-					for _, v := range values {
-						o.Upstream = append(o.Upstream, [2]string{strings.ToLower(name), v})
-					}
-				}
-				for name, values := range resp.Header {
-					for _, v := range values {
-						o.Response = append(o.Response, [2]string{strings.ToLower(name), v})
-					}
-				}
-			} else {
-				o.Status, o.Body = resp.StatusCode, data
-				for name, values := range resp.Header {
-					for _, v := range values {
-						o.Headers = append(o.Headers, [2]string{strings.ToLower(name), v})
-					}
-				}
-			}
-			if problems := c.Check(o); len(problems) > 0 {
+			if problems := c.Check(outcome(t, resp)); len(problems) > 0 {
 				t.Fatal(strings.Join(problems, "\n"))
 			}
 		})
 	}
+}
+
+// newRequest is the case's request to the gateway at base, its headers as the case has them.
+func newRequest(t *testing.T, base string, r *scenario.Request, body io.Reader) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(r.Method, base+r.Path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = r.Authority
+	for _, kv := range r.Headers {
+		req.Header.Add(kv[0], kv[1])
+	}
+	return req
+}
+
+// outcome is what the client saw, as the scenario table checks it: the headers the upstream
+// got (headersUpstream echoes them) and those it answered with, or the filter's local reply.
+func outcome(t *testing.T, resp *http.Response) scenario.Outcome {
+	t.Helper()
+	data, _ := io.ReadAll(resp.Body)
+	pairs := func(h http.Header) [][2]string {
+		var out [][2]string
+		for name, values := range h {
+			for _, v := range values {
+				out = append(out, [2]string{strings.ToLower(name), v})
+			}
+		}
+		return out
+	}
+	if resp.Header.Get("X-Upstream") != "1" {
+		return scenario.Outcome{Status: resp.StatusCode, Body: data, Headers: pairs(resp.Header)}
+	}
+	var got http.Header
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatalf("upstream answer %q: %v", data, err)
+	}
+	return scenario.Outcome{Upstream: pairs(got), Response: pairs(resp.Header)}
 }

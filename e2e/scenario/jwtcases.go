@@ -10,9 +10,12 @@ import (
 
 // JWTCase is a JWT scenario. Its tokens are made for a given instant (JWTCases' now);
 // FixedClock cases sit on a boundary (exp equal to now, the leeway's edge) and run only where
-// the clock is fixed at that instant: the engine (Request.Now) and the .wasm under the
-// in-process host (a fake clock). Every other case also runs through the filter's legs on the
-// real clock, where tokens made a moment earlier are well inside their hour.
+// the filter's clock is fixed at that instant: the engine (Request.Now), the filter natively
+// (the VM context's clock), the test-hook .wasm under the SDK's emulator (a clock pinned from
+// the VM configuration), the .wasm under the in-process host and the gateway (a fake clock)
+// and on V8 (a frozen clock). The production .wasm under the SDK's emulator cannot be pinned
+// (wazero's fake clock there moves on every reading); it runs every other case, with tokens
+// made for that clock's start and well inside their hour.
 type JWTCase struct {
 	Case
 	FixedClock bool
@@ -25,6 +28,10 @@ const (
 	CookieHost = "cookie.example.com" // provider strict (cookie "session", EdDSA, no leeway)
 	HeaderHost = "header.example.com" // provider single (header x-id-token, ES384, no kid)
 )
+
+// MaxTokenBytes is the largest token the filter reads (engine.MaxTokenBytes, which this
+// package does not import).
+const MaxTokenBytes = 8 << 10
 
 // FixedNow is the instant the FixedClock cases are made for.
 var FixedNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -76,11 +83,28 @@ func JWTCases(now time.Time, callback string) []JWTCase {
 		return Sign("EdDSA", fmt.Sprintf(`{"alg":"EdDSA","typ":%q}`, typ), c+"}", EdKey)
 	}
 	cookie := func(tok string) Request { return get(CookieHost, "/", h("cookie", "session="+tok)) }
-	single := func(header string) string {
-		return Sign("ES384", header, Claims(now, "dave", "j-s"), EC384Key)
+	single := func(header string, extra ...string) string {
+		return Sign("ES384", header, Claims(now, "dave", "j-s", extra...), EC384Key)
 	}
 	jwt := func(tok string, headers ...[2]string) Request {
 		return get(JWTHost, "/x", append([][2]string{bearer(tok)}, headers...)...)
+	}
+	// sized is a good token of exactly n bytes: a "pad" claim and an unknown header member make
+	// up the difference (base64url cannot reach every length with one part alone).
+	sized := func(n int) string {
+		sigLen := len(good) - strings.LastIndexByte(good, '.') - 1 // an RS256 signature's, fixed
+		for pad := max(n-1000, 0) * 3 / 4; ; pad++ {
+			for j := range 3 {
+				header := hdr("RS256", "rsa-1", `"p":"`+strings.Repeat("h", j)+`"`)
+				claimSet := Claims(now, "alice", "j-size", `"pad":"`+strings.Repeat("p", pad)+`"`)
+				switch size := len(b64(header)) + 1 + len(b64(claimSet)) + 1 + sigLen; {
+				case size == n:
+					return Sign("RS256", header, claimSet, rsKey)
+				case size > n+8:
+					panic(fmt.Sprintf("scenario: no token of %d bytes", n))
+				}
+			}
+		}
 	}
 	parts := strings.Split(good, ".")
 	flipped := parts[0] + "." + parts[1] + "." + flipChar(parts[2], 10)
@@ -153,6 +177,7 @@ func JWTCases(now time.Time, callback string) []JWTCase {
 		{Case: Case{"jwt: wrong issuer", jwt(signed(strings.Replace(claims(), Issuer, "https://evil.example.com", 1))), refused("invalid_issuer")}},
 		{Case: Case{"jwt: missing issuer", jwt(signed(strings.Replace(claims(), `"iss":"`+Issuer+`",`, "", 1))), refused("invalid_issuer")}},
 		{Case: Case{"jwt: wrong audience", jwt(signed(strings.Replace(claims(), `"aud":"`+Audience+`"`, `"aud":"api://else"`, 1))), refused("invalid_audience")}},
+		{Case: Case{"jwt: missing audience", jwt(signed(strings.Replace(claims(), `"aud":"`+Audience+`",`, "", 1))), refused("invalid_audience")}},
 		{Case: Case{"jwt: aud as a number", jwt(signed(strings.Replace(claims(), `"aud":"`+Audience+`"`, `"aud":5`, 1))), refused("invalid_token")}},
 		{Case: Case{"jwt: missing sub", jwt(signed(strings.Replace(claims(), `"sub":"alice",`, "", 1))), refused("invalid_token")}},
 		{Case: Case{"jwt: duplicate claim", jwt(signed(claims(`"sub":"admin"`))), refused("invalid_token")}},
@@ -170,8 +195,12 @@ func JWTCases(now time.Time, callback string) []JWTCase {
 		{Case: Case{"jwt: standard base64 alphabet", jwt(parts[0] + "." + parts[1] + "." + strings.NewReplacer("-", "+", "_", "/").Replace(parts[2]) + "+"), refused("invalid_token")}},
 		{Case: Case{"jwt: white space inside", jwt(parts[0] + "." + parts[1][:10] + " " + parts[1][10:] + "." + parts[2]), refused("invalid_token")}},
 		{Case: Case{"jwt: a 50 KB token", jwt(parts[0] + "." + strings.Repeat("A", 50<<10) + "." + parts[2]), refused("invalid_token")}},
+		{Case: Case{"jwt: exactly 8 KiB", jwt(sized(MaxTokenBytes)), asUser("alice")}},
+		{Case: Case{"jwt: 8 KiB and one byte", jwt(sized(MaxTokenBytes + 1)), refused("invalid_token")}},
 		{Case: Case{"jwt: only dots", jwt(".."), refused("invalid_token")}},
 		{Case: Case{"jwt: four dots", jwt("...."), refused("invalid_token")}},
+		{Case: Case{"jwt: header without alg", jwt(Sign("RS256", `{"typ":"JWT","kid":"rsa-1"}`, claims(), rsKey)), refused("invalid_token")}},
+		{Case: Case{"jwt: claims that are not an object", jwt(signed(`["alice"]`)), refused("invalid_token")}},
 		{Case: Case{"jwt: header that is not JSON", jwt(b64("not json") + "." + parts[1] + "." + parts[2]), refused("invalid_token")}},
 
 		// Credentials.
@@ -179,6 +208,7 @@ func JWTCases(now time.Time, callback string) []JWTCase {
 		{Case: Case{"jwt: an API key on a token route", get(JWTHost, "/x", h("x-api-key", KeyFull)), Want{Status: 401, Code: "missing_token"}}},
 		{Case: Case{"jwt: token and API key both present", jwt(good, h("x-api-key", KeyFull)), Want{Status: 400, Code: "ambiguous_credentials"}}},
 		{Case: Case{"jwt: authorization repeated", get(JWTHost, "/x", bearer(good), bearer(good)), Want{Status: 400, Code: "duplicate_credentials"}}},
+		{Case: Case{"jwt: a comma in Authorization (a folded repeat)", get(JWTHost, "/x", h("authorization", "Bearer "+good+", Bearer "+good)), Want{Status: 400, Code: "duplicate_credentials"}}},
 		{Case: Case{"jwt: scheme bearer", get(JWTHost, "/x", h("authorization", "bearer "+good)), asUser("alice")}},
 		{Case: Case{"jwt: scheme BEARER", get(JWTHost, "/x", h("authorization", "BEARER "+good)), asUser("alice")}},
 		{Case: Case{"jwt: scheme Basic", get(JWTHost, "/x", h("authorization", "Basic YWxpY2U6cGFzcw==")), Want{Status: 401, Code: "unsupported_auth_scheme"}}},
@@ -196,6 +226,11 @@ func JWTCases(now time.Time, callback string) []JWTCase {
 		{Case: Case{"cookie: no cookie", get(CookieHost, "/"), Want{Status: 401, Code: "missing_token"}}},
 		{Case: Case{"header: ES384 token without kid, the provider's only key", get(HeaderHost, "/", h("x-id-token", single(`{"alg":"ES384"}`))), asUser("dave")}},
 		{Case: Case{"header: a kid the single key does not have", get(HeaderHost, "/", h("x-id-token", single(`{"alg":"ES384","kid":"k"}`))), refused("invalid_signature")}},
+		// Provider single maps no admin or staff claim: it grants neither, whatever the token says.
+		{Case: Case{"header guard: no admin claim mapped", get(HeaderHost, "/ops", h("x-id-token", single(`{"alg":"ES384"}`, `"admin":true`, `"staff":true`))),
+			Want{Status: 403, Code: "insufficient_scope"}}},
+		{Case: Case{"header guard: a claim named \"\" is not the unmapped flag", get(HeaderHost, "/ops", h("x-id-token", single(`{"alg":"ES384"}`, `"":true`))),
+			Want{Status: 403, Code: "insufficient_scope"}}},
 		{Case: Case{"header: repeated", get(HeaderHost, "/", h("x-id-token", single(`{"alg":"ES384"}`)), h("x-id-token", single(`{"alg":"ES384"}`))), Want{Status: 400, Code: "duplicate_credentials"}}},
 
 		// Guards read the token's identity unchanged.

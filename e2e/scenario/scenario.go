@@ -63,6 +63,8 @@ var Policy = fmt.Sprintf(`{
      "hide_credentials": true, "limits": {"max_header_bytes": 131072, "max_header_value_bytes": 65536}},
     {"name": "either", "match": {"hosts": ["either.example.com"], "path_prefix": "/"}, "auth": {"type": "api_key_or_jwt", "provider": "idp"}},
     {"name": "jwt-cookie", "match": {"hosts": ["cookie.example.com"], "path_prefix": "/"}, "auth": {"type": "jwt", "provider": "strict"}},
+    {"name": "jwt-header-ops", "match": {"hosts": ["header.example.com"], "path_prefix": "/ops"}, "auth": {"type": "jwt", "provider": "single"},
+     "admin": true, "staff": true},
     {"name": "jwt-header", "match": {"hosts": ["header.example.com"], "path_prefix": "/"}, "auth": {"type": "jwt", "provider": "single"}},
     {"name": "admin", "match": {"hosts": ["admin.example.com"], "path_prefix": "/"}, "auth": {"type": "api_key"}}
   ],

@@ -40,10 +40,41 @@ func exchange(c *scenario.Case) v8host.Exchange {
 // host.
 func TestScenarios(t *testing.T) {
 	t.Parallel()
-	now := time.Now()
-	exchanges := make([]v8host.Exchange, len(scenario.Cases))
+	cases := make([]*scenario.Case, len(scenario.Cases))
 	for i := range scenario.Cases {
-		exchanges[i] = exchange(&scenario.Cases[i])
+		cases[i] = &scenario.Cases[i]
+	}
+	runTable(t, cases, time.Now())
+}
+
+// TestJWTScenarios runs the JWT table the same way, boundary cases included: both hosts freeze
+// the filter's wall clock at the table's instant. Each case is sent twice, the second a cache
+// hit in the VM.
+func TestJWTScenarios(t *testing.T) {
+	t.Parallel()
+	var cases []*scenario.Case
+	boundary := 0
+	for _, c := range scenario.JWTCases(scenario.FixedNow, "") {
+		if c.FixedClock {
+			boundary++
+		}
+		again := c.Case
+		again.Name += " (again: a cache hit)"
+		cases = append(cases, &c.Case, &again)
+	}
+	if boundary < 8 {
+		t.Fatalf("only %d boundary cases", boundary)
+	}
+	runTable(t, cases, scenario.FixedNow)
+}
+
+// runTable sends the cases, in order, through the filter on V8 with each compiler and on the
+// wazero host, the filter's clock frozen at now on both, and holds every outcome against the
+// case and against wazero's.
+func runTable(t *testing.T, cases []*scenario.Case, now time.Time) {
+	exchanges := make([]v8host.Exchange, len(cases))
+	for i, c := range cases {
+		exchanges[i] = exchange(c)
 	}
 	compilers := []v8host.Compiler{v8host.Liftoff, v8host.TurboFan}
 	waits := make([]func() *v8host.Result, len(compilers))
@@ -60,8 +91,7 @@ func TestScenarios(t *testing.T) {
 	for i, c := range compilers {
 		v8 := waits[i]()
 		t.Run(c.String(), func(t *testing.T) {
-			for i := range scenario.Cases {
-				sc := &scenario.Cases[i]
+			for i, sc := range cases {
 				got := v8.Outcomes[i]
 				t.Run(sc.Name, func(t *testing.T) {
 					var problems []string

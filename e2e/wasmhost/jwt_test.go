@@ -1,10 +1,7 @@
 package wasmhost_test
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/portcullis/portcullis/e2e/scenario"
@@ -15,15 +12,11 @@ import (
 // filter in this host with the filter's wall clock fixed at the table's instant. The jku and
 // x5u cases point at a live server here: the filter must never call it (it fetches no keys).
 func TestJWTScenarios(t *testing.T) {
-	var calls atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		calls.Add(1)
-		w.Write([]byte(`{"keys":[]}`))
-	}))
-	defer srv.Close()
+	trap := scenario.NewKeyTrap()
+	defer trap.Close()
 	h := newHost(t, "portcullis.wasm", wasmhost.Options{Workers: 2, PluginConfig: scenario.PluginConfig,
-		Clock: wasmhost.NewFakeClock(scenario.FixedNow), Clusters: map[string]string{"jwks": srv.URL}})
-	for _, c := range scenario.JWTCases(scenario.FixedNow, srv.URL+"/jwks") {
+		Clock: wasmhost.NewFakeClock(scenario.FixedNow), Clusters: map[string]string{"jwks": trap.Base()}})
+	for _, c := range scenario.JWTCases(scenario.FixedNow, trap.URL()) {
 		t.Run(c.Name, func(t *testing.T) {
 			for round := range 2 {
 				if problems := c.Check(runScenario(h, &c.Req)); len(problems) > 0 {
@@ -32,7 +25,7 @@ func TestJWTScenarios(t *testing.T) {
 			}
 		})
 	}
-	if n := calls.Load(); n != 0 {
+	if n := trap.Calls(); n != 0 {
 		t.Fatalf("the filter called the jku/x5u server %d times", n)
 	}
 }

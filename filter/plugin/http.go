@@ -51,7 +51,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	if panicHook != nil {
 		panicHook(headers)
 	}
-	req := engine.Request{Headers: headers, Now: notBefore(time.Now(), h.notBefore), Replay: sharedReplay{}}
+	req := engine.Request{Headers: headers, Now: notBefore(h.plugin.now(), h.notBefore), Replay: sharedReplay{}}
 	for _, kv := range headers {
 		switch kv[0] {
 		case ":method":
@@ -193,7 +193,7 @@ func (h *httpContext) bufferedBody(bodySize int, endOfStream bool) types.Action 
 			return h.reply(engine.Deny(engine.CodeInternalError))
 		}
 	}
-	h.req.Now = time.Now() // timestamps are judged when the whole body is in
+	h.req.Now = h.plugin.now() // timestamps are judged when the whole body is in
 	d := h.engine.DecideBody(h.pending, &h.req, body)
 	h.pending = nil
 	if !d.Allow {

@@ -1,10 +1,12 @@
 package plugin
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/portcullis/portcullis/e2e/scenario"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
@@ -18,22 +20,43 @@ func (l leg) clock() time.Time {
 	return time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)
 }
 
+// jwtLeg is a leg of the JWT table: pinned legs fix the filter's clock at the table's
+// instant and run every case; the production module under the SDK's emulator has a clock of
+// its own (see clock) and runs every case but those on an exact time boundary.
+type jwtLeg struct {
+	leg
+	pinned bool
+}
+
 // TestJWTScenarios runs the JWT table through the filter natively and as the compiled .wasm
-// under the SDK's emulator, with tokens made for the leg's clock. The cases on an exact time
-// boundary need a clock that does not move; they run where it is fixed (the engine's tests and
-// the .wasm under e2e/wasmhost with a fake clock). Each case runs twice: the second is a cache
-// hit in the VM.
+// under the SDK's emulator. The boundary cases (exp equal to now, the leeway's edges) run on
+// the native leg and on the test-hook module, both with the clock pinned; the production
+// module runs the rest with tokens made for its clock. Each case runs twice: the second is a
+// cache hit in the VM.
 func TestJWTScenarios(t *testing.T) {
-	for _, l := range bothLegs {
+	for _, l := range []jwtLeg{{nativeLeg, true}, {hooksLeg, true}, {wasmLeg, false}} {
 		t.Run(l.name, func(t *testing.T) {
-			host, status := l.start(t, scenario.PluginConfig)
+			var (
+				host   proxytest.HostEmulator
+				status types.OnPluginStartStatus
+				now    = l.clock()
+			)
+			if l.pinned {
+				now = scenario.FixedNow
+				host, status = l.startAt(t, scenario.PluginConfig, now)
+			} else {
+				host, status = l.start(t, scenario.PluginConfig)
+			}
 			if status != types.OnPluginStartStatusOK {
 				t.Fatalf("plugin start failed: %v", host.GetCriticalLogs())
 			}
-			ran := 0
-			for _, c := range scenario.JWTCases(l.clock(), "") {
+			ran, boundary := 0, 0
+			for _, c := range scenario.JWTCases(now, "") {
 				if c.FixedClock {
-					continue
+					if !l.pinned {
+						continue
+					}
+					boundary++
 				}
 				ran++
 				t.Run(c.Name, func(t *testing.T) {
@@ -48,8 +71,8 @@ func TestJWTScenarios(t *testing.T) {
 					}
 				})
 			}
-			if ran < 50 {
-				t.Fatalf("only %d cases ran", ran)
+			if ran < 50 || l.pinned && boundary < 8 {
+				t.Fatalf("only %d cases ran, %d of them on a time boundary", ran, boundary)
 			}
 		})
 	}
@@ -79,5 +102,21 @@ func TestJWTReasonMetrics(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The production module has no clock hook: a VM configuration naming an instant changes
+// nothing, so a token made for that instant is judged on the module's own clock.
+func TestProductionModuleIgnoresAPinnedClock(t *testing.T) {
+	opt := proxytest.NewEmulatorOption().WithVMContext(wasmLeg.vm(t)).WithPluginConfiguration(scenario.PluginConfig).
+		WithVMConfiguration([]byte(scenario.FixedNow.Format(time.RFC3339Nano)))
+	host, status := wasmLeg.run(t, opt)
+	if status != types.OnPluginStartStatusOK {
+		t.Fatalf("plugin start failed: %v", host.GetCriticalLogs())
+	}
+	tok := scenario.Token(scenario.FixedNow, "ES256", "a", "j")
+	o, _ := send(host, &scenario.Request{Method: "GET", Authority: scenario.JWTHost, Path: "/x", Headers: [][2]string{{"authorization", "Bearer " + tok}}})
+	if o.Status != 401 || !strings.Contains(string(o.Body), `"code":"token_not_yet_valid"`) {
+		t.Fatalf("status %d %s, want 401 token_not_yet_valid (the module's clock is not the pinned one)", o.Status, o.Body)
 	}
 }

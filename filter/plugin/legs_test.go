@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
@@ -54,7 +55,28 @@ func (l leg) vm(t testing.TB) types.VMContext {
 // process-global, so tests using it never run in parallel.
 func (l leg) start(t testing.TB, config []byte) (proxytest.HostEmulator, types.OnPluginStartStatus) {
 	t.Helper()
-	opt := proxytest.NewEmulatorOption().WithVMContext(l.vm(t)).WithPluginConfiguration(config)
+	return l.run(t, proxytest.NewEmulatorOption().WithVMContext(l.vm(t)).WithPluginConfiguration(config))
+}
+
+// startAt is start with the filter's wall clock pinned at now: natively through the VM
+// context's clock, in the test-hook module through its VM configuration (testhooks.go). The
+// production module cannot be pinned: the SDK's emulator gives it wazero's moving fake clock.
+func (l leg) startAt(t testing.TB, config []byte, now time.Time) (proxytest.HostEmulator, types.OnPluginStartStatus) {
+	t.Helper()
+	opt := proxytest.NewEmulatorOption().WithPluginConfiguration(config)
+	switch l {
+	case nativeLeg:
+		opt = opt.WithVMContext(&vmContext{now: func() time.Time { return now }})
+	case hooksLeg:
+		opt = opt.WithVMContext(l.vm(t)).WithVMConfiguration([]byte(now.Format(time.RFC3339Nano)))
+	default:
+		t.Fatalf("%s leg: its clock cannot be pinned", l.name)
+	}
+	return l.run(t, opt)
+}
+
+func (l leg) run(t testing.TB, opt *proxytest.EmulatorOption) (proxytest.HostEmulator, types.OnPluginStartStatus) {
+	t.Helper()
 	host, reset := proxytest.NewHostEmulator(opt)
 	t.Cleanup(reset)
 	if host.StartVM() != types.OnVMStartStatusOK {

@@ -20,6 +20,11 @@ func NewVMContext() types.VMContext { return &vmContext{now: wallClock} }
 func wallClock() time.Time { return time.Now().Round(0) }
 
 // NewPluginContext is called once per plugin (filter configuration) in the VM.
+// The plugin reads the VM's clock through v at each call, not a copy of v.now taken here: the
+// host creates the root context before it calls OnVMStart, where the test-hook build pins the
+// clock (testhooks.go).
 func (v *vmContext) NewPluginContext(contextID uint32) types.PluginContext {
-	return &pluginContext{now: v.now}
+	return &pluginContext{now: v.clock}
 }
+
+func (v *vmContext) clock() time.Time { return v.now() }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"testing"
 )
@@ -57,5 +58,25 @@ func TestTokenCacheReplace(t *testing.T) {
 	}
 	if e := c.get(p, "same-token"); e == nil || e.jti != fmt.Sprint(10*CacheMaxTokens-1) {
 		t.Fatalf("entry %+v, want the last one", e)
+	}
+}
+
+// A hit needs the same token and the same provider: an entry found under a colliding hash, or
+// one verified by another provider, is a miss, never that entry's identity.
+func TestTokenCacheHitNeedsTokenAndProvider(t *testing.T) {
+	c := newTokenCache()
+	p, other := &jwtProvider{name: "p"}, &jwtProvider{name: "other"}
+	alice := verified{id: &Identity{Method: "jwt", UserID: "alice"}}
+	c.put(p, "token-a", alice)
+	if e := c.get(p, "token-a"); e == nil || e.id.UserID != "alice" {
+		t.Fatalf("the stored token is not a hit: %+v", e)
+	}
+	if e := c.get(other, "token-a"); e != nil {
+		t.Fatalf("a token verified by provider p is a hit for provider other: %+v", e.id)
+	}
+	// Force a collision: token-b's hash now leads to token-a's entry.
+	c.m[maphash.String(c.seed, "token-b")] = c.m[maphash.String(c.seed, "token-a")]
+	if e := c.get(p, "token-b"); e != nil {
+		t.Fatalf("a colliding token got the entry's identity: %+v", e.id)
 	}
 }

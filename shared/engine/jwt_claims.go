@@ -68,6 +68,7 @@ type tokenClaims struct {
 	perms        []string
 	admin, staff bool
 	headers      [][2]string
+	extra        string // the claim m.extra names
 }
 
 // numericDate is a JSON NumericDate (RFC 7519 §2); set is false when the claim is absent or null.
@@ -118,7 +119,13 @@ func (c *tokenClaims) read(data []byte) error {
 		case "iat":
 			c.iat = readDate(r, k, &bad)
 		default:
-			if c.m.isMapped(k) { // validation keeps registered claims out of the mapping
+			switch {
+			case k != "" && k == c.m.extra:
+				if r.Peek() != strictjson.String {
+					bad = true
+				}
+				c.extra = r.String("", k)
+			case c.m.isMapped(k): // validation keeps registered claims out of the mapping
 				bad = bad || !c.readMapped(r, k)
 			}
 		}
@@ -129,8 +136,13 @@ func (c *tokenClaims) read(data []byte) error {
 	return nil
 }
 
-// isMapped reports whether claim k feeds the identity (beyond the registered claims).
+// isMapped reports whether claim k feeds the identity (beyond the registered claims). An
+// unmapped role is the empty name, so a claim named "" maps to nothing: it would otherwise
+// pass for the admin or staff claim of a provider that maps neither.
 func (m *claimMap) isMapped(k string) bool {
+	if k == "" {
+		return false
+	}
 	if k == m.permissions || k == m.admin || k == m.staff {
 		return true
 	}

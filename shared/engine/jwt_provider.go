@@ -47,11 +47,14 @@ const (
 	sourceQuery
 )
 
-// claimMap says which claims become which parts of the identity.
+// claimMap says which claims become which parts of the identity; "" maps nothing.
 type claimMap struct {
 	permissions  string
 	admin, staff string
 	headers      []policy.ClaimHeader
+	// extra is a claim read as a string for the caller, outside the identity: the qstash
+	// webhook preset's "body" (the digest of the body).
+	extra string
 }
 
 func compileProvider(p *policy.JWTProvider) (*jwtProvider, error) {

@@ -49,68 +49,96 @@ func isB64URL(c byte) bool {
 // token.
 func (p *jwtProvider) verify(tok string, now time.Time) (verified, Code) {
 	var v verified
-	// Shape first, byte by byte: base64's decoder skips CR and LF, so white space inside a
-	// part would otherwise decode; padding and non-canonical encodings are caught here and by
-	// strict decoding.
-	if len(tok) > MaxTokenBytes {
+	t, code := readJWS(tok, p.algorithms)
+	if code != "" {
+		return v, code
+	}
+	if p.typ != "" && normalizeTyp(t.hdr.typ) != p.typ {
 		return v, CodeInvalidToken
-	}
-	dots := 0
-	for i := 0; i < len(tok); i++ {
-		if c := tok[i]; c == '.' {
-			dots++
-		} else if !isB64URL(c) {
-			return v, CodeInvalidToken
-		}
-	}
-	if dots != 2 {
-		return v, CodeInvalidToken
-	}
-	hdr, err := readHeader(tok[:strings.IndexByte(tok, '.')])
-	if err != nil {
-		return v, CodeInvalidToken
-	}
-	if !containsString(p.algorithms, hdr.alg) {
-		return v, CodeInvalidAlgorithm // "none" in any case, and anything not pinned
-	}
-	if p.typ != "" && normalizeTyp(hdr.typ) != p.typ {
-		return v, CodeInvalidToken
-	}
-	if c := normalizeTyp(hdr.cty); c == "jwt" {
-		return v, CodeInvalidToken // a nested token: we verify one signature, not two
 	}
 	key := p.single
-	if hdr.hasKid {
-		key = p.byKid[hdr.kid]
+	if t.hdr.hasKid {
+		key = p.byKid[t.hdr.kid]
 	}
-	if key == nil || !key.jwk.Fits(hdr.alg) {
+	if key == nil || !key.jwk.Fits(t.hdr.alg) {
 		return v, CodeInvalidSignature // unknown kid, or a key of another type or algorithm
 	}
-
-	// The signature before the claims: nothing the signer did not write is parsed further.
-	i1, i2 := strings.IndexByte(tok, '.'), strings.LastIndexByte(tok, '.')
-	sig, err := strictB64.DecodeString(tok[i2+1:])
-	if err != nil {
-		return v, CodeInvalidToken
-	}
-	if !verifySignature(hdr.alg, key.pub, tok[:i2], sig) {
+	if !verifySignature(t.hdr.alg, key.pub, t.signing, t.sig) {
 		return v, CodeInvalidSignature
 	}
-	payload, err := strictB64.DecodeString(tok[i1+1 : i2])
-	if err != nil {
-		return v, CodeInvalidToken
+	claims := tokenClaims{m: &p.claims}
+	if code := t.readClaims(&claims); code != "" {
+		return v, code
 	}
-	claims := &tokenClaims{m: &p.claims}
-	if claims.read(payload) != nil {
-		return v, CodeInvalidToken
-	}
-	if code := p.checkClaims(claims, now); code != "" {
+	if code := p.checkClaims(&claims, now); code != "" {
 		return v, code
 	}
 	id := &Identity{Method: "jwt", UserID: claims.sub, Permissions: claims.perms, Admin: claims.admin, Staff: claims.staff}
 	id.buildUpstream()
 	id.upstream = append(id.upstream, claims.headers...)
 	return verified{id: id, validUntil: claims.exp.Add(p.leeway), jti: claims.jti}, ""
+}
+
+// compactJWS is a token that passed the rules every JWT read here obeys, whatever reads it (a
+// provider, the qstash webhook preset), before its signature is checked.
+type compactJWS struct {
+	hdr     tokenHeader
+	signing string // header.payload: what the signature covers
+	payload string // still base64url: decoded only once the signature holds
+	sig     []byte
+}
+
+// readJWS applies those rules: at most MaxTokenBytes; three parts of the base64url alphabet,
+// decoded strictly (no padding, no white space, no non-zero trailing bits); a header read by
+// readHeader (no duplicate names, crit, key reference or embedded key); one of algorithms
+// ("none" in any letter case never is); not a nested JWT.
+func readJWS(tok string, algorithms []string) (compactJWS, Code) {
+	var t compactJWS
+	// Shape first, byte by byte: base64's decoder skips CR and LF, so white space inside a
+	// part would otherwise decode; padding and non-canonical encodings are caught here and by
+	// strict decoding.
+	if len(tok) > MaxTokenBytes {
+		return t, CodeInvalidToken
+	}
+	dots := 0
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c == '.' {
+			dots++
+		} else if !isB64URL(c) {
+			return t, CodeInvalidToken
+		}
+	}
+	if dots != 2 {
+		return t, CodeInvalidToken
+	}
+	i1, i2 := strings.IndexByte(tok, '.'), strings.LastIndexByte(tok, '.')
+	hdr, err := readHeader(tok[:i1])
+	if err != nil {
+		return t, CodeInvalidToken
+	}
+	if !containsString(algorithms, hdr.alg) {
+		return t, CodeInvalidAlgorithm // "none" in any case, and anything not pinned
+	}
+	if c := normalizeTyp(hdr.cty); c == "jwt" {
+		return t, CodeInvalidToken // a nested token: we verify one signature, not two
+	}
+	sig, err := strictB64.DecodeString(tok[i2+1:])
+	if err != nil {
+		return t, CodeInvalidToken
+	}
+	t.hdr, t.signing, t.payload, t.sig = hdr, tok[:i2], tok[i1+1:i2], sig
+	return t, ""
+}
+
+// readClaims decodes the claim set into c strictly (tokenClaims.read, with the claims c.m
+// maps). Call it once the signature holds: nothing the signer did not write is parsed
+// further. c is the caller's, so that it can stay on the stack.
+func (t *compactJWS) readClaims(c *tokenClaims) Code {
+	payload, err := strictB64.DecodeString(t.payload)
+	if err != nil || c.read(payload) != nil {
+		return CodeInvalidToken
+	}
+	return ""
 }
 
 // strictB64 is base64url without padding, refusing non-zero trailing bits.

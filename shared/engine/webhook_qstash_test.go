@@ -5,14 +5,20 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
 
 // qstashToken signs claims as QStash does: an HS256 JWT, the key used as raw bytes.
 func qstashToken(key, alg, claims string) string {
+	return qstashSigned(key, `{"alg":"`+alg+`","typ":"JWT"}`, claims)
+}
+
+// qstashSigned is qstashToken with the header as given (HMAC-SHA256 whatever it names).
+func qstashSigned(key, header, claims string) string {
 	enc := base64.RawURLEncoding.EncodeToString
-	signing := enc([]byte(`{"alg":"`+alg+`","typ":"JWT"}`)) + "." + enc([]byte(claims))
+	signing := enc([]byte(header)) + "." + enc([]byte(claims))
 	m := hmac.New(sha256.New, []byte(key))
 	m.Write([]byte(signing))
 	return signing + "." + enc(m.Sum(nil))
@@ -54,6 +60,16 @@ func TestQStashPreset(t *testing.T) {
 		{"alg none", h(qstashToken(cur, "none", ok)), body, now, "signature_malformed"},
 		{"alg HS512 named", h(qstashToken(cur, "HS512", ok)), body, now, "signature_malformed"},
 		{"not a JWT", h("abc.def"), body, now, "signature_malformed"},
+		// What the engine's JWT rules refuse in any token (readJWS), validly signed here.
+		{"alg hs256 in lower case", h(qstashToken(cur, "hs256", ok)), body, now, "signature_malformed"},
+		{"jku in the header", h(qstashSigned(cur, `{"alg":"HS256","jku":"https://evil.example.com/k"}`, ok)), body, now, "signature_malformed"},
+		{"crit in the header", h(qstashSigned(cur, `{"alg":"HS256","crit":["exp"]}`, ok)), body, now, "signature_malformed"},
+		{"nested JWT", h(qstashSigned(cur, `{"alg":"HS256","cty":"JWT"}`, ok)), body, now, "signature_malformed"},
+		{"duplicate header name", h(qstashSigned(cur, `{"alg":"HS256","alg":"HS256"}`, ok)), body, now, "signature_malformed"},
+		{"duplicate claim", h(qstashToken(cur, "HS256", strings.Replace(ok, `"iss":"Upstash"`, `"iss":"Upstash","iss":"Upstash"`, 1))), body, now, "signature_malformed"},
+		{"string exp", h(qstashToken(cur, "HS256", strings.Replace(ok, fmt.Sprintf(`"exp":%d`, now.Unix()+300), fmt.Sprintf(`"exp":"%d"`, now.Unix()+300), 1))), body, now, "signature_malformed"},
+		{"body claim not a string", h(qstashToken(cur, "HS256", strings.Replace(ok, fmt.Sprintf(`"body":%q`, hash(body)), fmt.Sprintf(`"body":[%q]`, hash(body)), 1))), body, now, "signature_malformed"},
+		{"padded signature", h(qstashToken(cur, "HS256", ok) + "="), body, now, "signature_malformed"},
 		{"bad base64", h("a!b.c.d"), body, now, "signature_malformed"},
 	}
 	e := compile(t, hookPolicy("qstash", cur, next, `,"url":"`+dest+`"`))

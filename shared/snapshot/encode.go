@@ -21,7 +21,8 @@ var ErrInvalidInput = errors.New("invalid snapshot input")
 // same arguments always produce the same bytes, so replicas that build the same version produce
 // byte-identical payloads (and, Ed25519 being deterministic, identical signatures).
 //
-// Encode does not validate the policy; the control server decodes the payload with Decode before
+// Encode validates the keys (policy.ValidateKeys, which also lower-cases their hashes in doc),
+// not the rest of the policy; the control server decodes the payload with Decode before
 // signing it, which runs exactly the checks the filter will run.
 func Encode(version uint64, issuedAt time.Time, doc *policy.Document) ([]byte, error) {
 	switch {
@@ -47,6 +48,11 @@ func Encode(version uint64, issuedAt time.Time, doc *policy.Document) ([]byte, e
 	}
 	if len(doc.Keys) == 0 {
 		return e.buf, nil
+	}
+	// A binary table cannot hold every invalid key (a permission with a comma would split in
+	// two), so the keys are validated here, with the errors Decode would give for them.
+	if err := policy.ValidateKeys(doc, "policy"); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 	}
 	table, err := keytable.Encode(doc.Keys)
 	if err != nil {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/bits"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/portcullis/portcullis/shared/policy"
 )
@@ -19,7 +21,7 @@ var ErrMalformed = errors.New("malformed key table")
 // Table is a parsed key table. It is immutable and safe for concurrent use.
 type Table struct {
 	recs  []byte // count records, ascending by hash
-	pool  string // the strings; records refer to them by offset
+	pool  []byte // the strings; records refer to them by offset
 	tiers []string
 	n     int
 	// index[b] is the first record whose hash's top bits are >= b, for 2^bits buckets (plus
@@ -31,7 +33,14 @@ type Table struct {
 	usesTier []bool
 }
 
-// Parse checks and copies an encoded table. b is not retained.
+// Parse checks an encoded table and returns it, read in place: decoding a million keys copies
+// nothing and allocates only the bucket index.
+//
+// # Notes
+//
+// The table keeps b, and the strings it returns (ids, names, lists) point into it: the caller
+// hands b over and must never modify it afterwards. The filter passes the snapshot body it
+// read, which nothing else holds.
 func Parse(b []byte) (*Table, error) {
 	if len(b) < headerSize || string(b[:len(Magic)]) != Magic {
 		return nil, fmt.Errorf("%w: no %q header", ErrMalformed, strings.TrimSpace(Magic))
@@ -52,13 +61,10 @@ func Parse(b []byte) (*Table, error) {
 		return nil, fmt.Errorf("%w: %d bytes, want %d for %d keys, %d tiers and %d bytes of strings", ErrMalformed, len(b), poolStart+poolLen, count, ntiers, poolLen)
 	}
 	t := &Table{
-		recs:     bytes.Clone(b[recStart:poolStart]),
-		pool:     string(b[poolStart:]),
+		recs:     b[recStart:poolStart:poolStart],
+		pool:     b[poolStart:],
 		n:        int(count),
 		usesTier: make([]bool, ntiers+1),
-	}
-	if t.recs == nil {
-		t.recs = []byte{}
 	}
 	for i := range int(ntiers) {
 		s, ok := t.str(b[headerSize+i*refSize:])
@@ -189,13 +195,18 @@ func (t *Table) bucket(hash []byte) int {
 
 func (t *Table) rec(i int) []byte { return t.recs[i*RecordSize : (i+1)*RecordSize : (i+1)*RecordSize] }
 
-// str resolves a ref at the start of b; ok is false when it points outside the pool.
+// str resolves a ref at the start of b; ok is false when it points outside the pool. The
+// string shares the pool's memory, which never changes after Parse (see Parse), so it stays
+// valid and constant for as long as anyone holds it.
 func (t *Table) str(b []byte) (string, bool) {
 	off, n := uint64(binary.LittleEndian.Uint32(b)), uint64(binary.LittleEndian.Uint32(b[4:]))
 	if off+n > uint64(len(t.pool)) {
 		return "", false
 	}
-	return t.pool[off : off+n], true
+	if n == 0 {
+		return "", true
+	}
+	return unsafe.String(&t.pool[off], int(n)), true
 }
 
 // Len is the number of keys.
@@ -289,13 +300,14 @@ func Split(s string, sep byte) []string {
 	return strings.Split(s, string(sep))
 }
 
-// Policy returns the key as a policy.Key (for the control server and tests; the filter reads
-// records in place).
+// Policy returns the key as a policy.Key that shares no memory with the table (for the control
+// server and tests; the filter reads records in place).
 func (k Key) Policy() policy.Key {
 	h := k.Hash()
+	// Copies: the document outlives the table's buffer in the control server.
 	return policy.Key{
-		ID: k.ID(), Name: k.Name(), SHA256: fmt.Sprintf("%x", h[:]), Active: k.Active(),
-		AllowedPaths: Split(k.AllowedPaths(), ' '), Permissions: Split(k.Permissions(), ','),
-		Admin: k.Admin(), Staff: k.Staff(), ExpiresAt: k.ExpiresAt(), Tier: k.TierName(),
+		ID: strings.Clone(k.ID()), Name: strings.Clone(k.Name()), SHA256: hex.EncodeToString(h[:]), Active: k.Active(),
+		AllowedPaths: Split(strings.Clone(k.AllowedPaths()), ' '), Permissions: Split(strings.Clone(k.Permissions()), ','),
+		Admin: k.Admin(), Staff: k.Staff(), ExpiresAt: k.ExpiresAt(), Tier: strings.Clone(k.TierName()),
 	}
 }

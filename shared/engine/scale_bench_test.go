@@ -69,6 +69,7 @@ func BenchmarkScale(b *testing.B) {
 			}
 			name := fmt.Sprintf("keys=%d/routes=%d", keys, routes)
 			b.Run(name+"/build-sign", func(b *testing.B) {
+				defer reportCPU(b)()
 				for b.Loop() {
 					p, err := snapshot.Encode(1, time.Now(), doc)
 					if err != nil {
@@ -79,6 +80,7 @@ func BenchmarkScale(b *testing.B) {
 				b.ReportMetric(float64(len(payload)), "payload-B")
 			})
 			b.Run(name+"/apply", func(b *testing.B) {
+				defer reportCPU(b)()
 				for b.Loop() {
 					old := debug.SetGCPercent(-1)
 					_, err := apply()
@@ -90,7 +92,10 @@ func BenchmarkScale(b *testing.B) {
 				}
 			})
 			doc = nil // only the payload stays, as in the filter
-			var e *engine.Engine
+			e, err := apply()
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.Run(name+"/memory", func(b *testing.B) {
 				var quiet, peak uint64
 				for b.Loop() {
@@ -132,6 +137,7 @@ func BenchmarkScale(b *testing.B) {
 					b.Fatalf("setup: %s", d.Code)
 				}
 				b.ReportAllocs()
+				defer reportCPU(b)()
 				for b.Loop() {
 					e.Decide(req)
 				}
@@ -139,6 +145,7 @@ func BenchmarkScale(b *testing.B) {
 			b.Run(name+"/put-key", func(b *testing.B) {
 				n := 0
 				k := policy.Key{ID: "k-put", Active: true, Permissions: []string{"read"}, AllowedPaths: []string{"/svc/0/"}}
+				defer reportCPU(b)()
 				for b.Loop() {
 					n++
 					sum := sha256.Sum256([]byte(strconv.Itoa(n)))
@@ -149,6 +156,17 @@ func BenchmarkScale(b *testing.B) {
 				}
 			})
 			e, payload = nil, nil
+		}
+	}
+}
+
+// reportCPU reports the process CPU time per operation (cpu-ns/op) when the returned function
+// runs, after the loop.
+func reportCPU(b *testing.B) func() {
+	cpu0 := cpuTime()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		}
 	}
 }

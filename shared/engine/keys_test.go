@@ -22,15 +22,7 @@ func hashHex(raw string) string {
 
 func keysEngine(t testing.TB) *Engine {
 	t.Helper()
-	d, err := policy.Parse(fmt.Appendf(nil, keysPolicy, hashHex("table-key")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := Compile(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return compileDoc(t, fmt.Sprintf(keysPolicy, hashHex("table-key")))
 }
 
 // status is what a client presenting raw on path sees, and the key id the upstream learns.

@@ -91,6 +91,24 @@ func BenchmarkScale(b *testing.B) {
 					}
 				}
 			})
+			// The apply's two largest parts alone: the signature (a hash of every payload byte)
+			// and the decode (the JSON, then one checking pass over the key table).
+			b.Run(name+"/apply-verify", func(b *testing.B) {
+				defer reportCPU(b)()
+				for b.Loop() {
+					if err := snapshot.Verify(pub, payload, sig); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(name+"/apply-decode", func(b *testing.B) {
+				defer reportCPU(b)()
+				for b.Loop() {
+					if _, err := snapshot.DecodeCompact(payload); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 			doc = nil // only the payload stays, as in the filter
 			e, err := apply()
 			if err != nil {

@@ -56,6 +56,7 @@ FUZZ_TARGETS := \
 	./shared/strictjson:FuzzReader \
 	./shared/policy:FuzzParse \
 	./shared/snapshot:FuzzDecode \
+	./shared/keytable:FuzzParse \
 	./shared/snapshot:FuzzVerify \
 	./shared/snapshot:FuzzParseUsage \
 	./shared/engine:FuzzPath \

@@ -14,8 +14,9 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 )
 
-// maxSnapshotBytes bounds a snapshot body read into the VM.
-const maxSnapshotBytes = 64 << 20
+// maxSnapshotBytes bounds a snapshot body read into the VM: a policy with 1,000,000 keys
+// (policy.MaxKeys) is ~120 MB with its key table.
+const maxSnapshotBytes = 256 << 20
 
 // OnTick starts a poll unless one is in flight. The server holds a poll open until a newer
 // version exists (long poll), so a change is applied as soon as the server answers; after an
@@ -192,14 +193,14 @@ func (p *pluginContext) apply(bodySize int, sig string) error {
 	if err := snapshot.Verify(p.control.PublicKey, body, sig); err != nil {
 		return err
 	}
-	s, err := snapshot.Decode(body)
+	s, err := snapshot.DecodeCompact(body)
 	if err != nil {
 		return err
 	}
 	if s.Version <= p.version {
 		return fmt.Errorf("version %d: %w %d", s.Version, errStale, p.version)
 	}
-	eng, err := engine.Compile(s.Policy)
+	eng, err := engine.CompileWithKeys(s.Policy, s.Keys)
 	if err != nil {
 		return err
 	}

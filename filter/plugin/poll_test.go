@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/e2e/scenario"
+	"github.com/portcullis/portcullis/shared/keytable"
 	"github.com/portcullis/portcullis/shared/policy"
 	"github.com/portcullis/portcullis/shared/snapshot"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
@@ -170,6 +171,18 @@ func TestPollKeepsLastGoodPolicy(t *testing.T) {
 		{"same version", func(t *testing.T) ([][2]string, []byte) { return s.snapshotReply(t, 5, revoked) }, "portcullis_snapshots_rejected"},
 		{"signed garbage", func(t *testing.T) ([][2]string, []byte) {
 			body := []byte(`{"version":9,"policy":{"version":1,"routes":"nope"}}`)
+			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}}, body
+		}, "portcullis_snapshots_rejected"},
+		{"signed, with a malformed key table", func(t *testing.T) ([][2]string, []byte) {
+			_, body := s.snapshotReply(t, 9, revoked)
+			body = body[:len(body)-1] // the pool ends one byte short
+			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}}, body
+		}, "portcullis_snapshots_rejected"},
+		{"signed, with keys in the JSON and in a key table", func(t *testing.T) ([][2]string, []byte) {
+			_, body := s.snapshotReply(t, 9, revoked)
+			cut := strings.Index(string(body), "\n"+keytable.Magic)
+			json := strings.Replace(string(body[:cut]), `"policy":{`, `"policy":{"keys":[{"id":"x","sha256":"`+strings.Repeat("ab", 32)+`"}],`, 1)
+			body = append([]byte(json), body[cut:]...)
 			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}}, body
 		}, "portcullis_snapshots_rejected"},
 		{"server error", func(t *testing.T) ([][2]string, []byte) { return [][2]string{{":status", "500"}}, []byte("oops") }, "portcullis_poll_failures"},

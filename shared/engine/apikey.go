@@ -2,7 +2,6 @@ package engine
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"strings"
 	"time"
 )
@@ -60,10 +59,8 @@ func (e *Engine) authenticate(s *headerScan, r *Request) (*key, string, Code) {
 		return nil, "", CodeInvalidCredentials
 	}
 	sum := sha256.Sum256([]byte(secret))
-	k := e.keys[sum]
-	// The map is keyed by the hash, so a hit already means equal hashes; the constant-time
-	// compare keeps the check explicit and independent of how the map compares keys.
-	if k == nil || subtle.ConstantTimeCompare(k.hash[:], sum[:]) != 1 {
+	k := e.findKey(&sum) // compares the hashes in constant time
+	if k == nil {
 		return nil, "", CodeInvalidCredentials
 	}
 	if !k.active || (!k.expires.IsZero() && !r.Now.Before(k.expires)) {

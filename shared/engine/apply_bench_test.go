@@ -22,7 +22,7 @@ func BenchmarkApply(b *testing.B) {
 		b.Fatal(err)
 	}
 	sig := snapshot.Sign(priv, payload)
-	decoded, err := snapshot.Decode(payload)
+	decoded, err := snapshot.DecodeCompact(payload)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,11 +30,11 @@ func BenchmarkApply(b *testing.B) {
 		if err := snapshot.Verify(pub, payload, sig); err != nil {
 			return err
 		}
-		s, err := snapshot.Decode(payload)
+		s, err := snapshot.DecodeCompact(payload)
 		if err != nil {
 			return err
 		}
-		_, err = engine.Compile(s.Policy)
+		_, err = engine.CompileWithKeys(s.Policy, s.Keys)
 		return err
 	}
 	steps := []struct {
@@ -52,8 +52,8 @@ func BenchmarkApply(b *testing.B) {
 			return err
 		}},
 		{"verify", func() error { return snapshot.Verify(pub, payload, sig) }},
-		{"decode", func() error { _, err := snapshot.Decode(payload); return err }},
-		{"compile", func() error { _, err := engine.Compile(decoded.Policy); return err }},
+		{"decode", func() error { _, err := snapshot.DecodeCompact(payload); return err }},
+		{"compile", func() error { _, err := engine.CompileWithKeys(decoded.Policy, decoded.Keys); return err }},
 	}
 	for _, st := range steps {
 		b.Run(st.name, func(b *testing.B) {

@@ -1,14 +1,15 @@
 package engine
 
 import (
-	"encoding/hex"
 	"fmt"
 	"strings"
 
+	"github.com/portcullis/portcullis/shared/keytable"
 	"github.com/portcullis/portcullis/shared/policy"
 )
 
-// Engine is a compiled policy. It is immutable and safe for concurrent use.
+// Engine is a compiled policy. It is safe for concurrent use; only its keys change after
+// Compile (putKey, removeKey), each change whole under a lock.
 type Engine struct {
 	routes []route
 	// Route candidates by host: routes naming the exact host, and routes any host can match
@@ -19,7 +20,7 @@ type Engine struct {
 	anyHostRoutes []int
 	defaultAllow  bool
 	defaultLimits policy.Limits
-	keys          map[[32]byte]*key
+	keys          *keySet
 	trustedHops   int
 	needsClient   bool // some route has an IP list: the host must supply Request.Source
 	anyCORS       bool
@@ -53,16 +54,42 @@ type route struct {
 
 // Compile turns a parsed policy into lookup tables and, per route, the ordered checks that
 // route needs. doc must come from policy.Parse or policy.Decode (normalized and validated);
-// Compile re-checks only what it relies on.
+// Compile re-checks only what it relies on. The keys become a key table, as a snapshot's.
 func Compile(doc *policy.Document) (*Engine, error) {
 	if doc == nil {
 		return nil, fmt.Errorf("compile policy: no document")
 	}
+	var table *keytable.Table
+	if len(doc.Keys) > 0 {
+		b, err := keytable.Encode(doc.Keys)
+		if err == nil {
+			table, err = keytable.Parse(b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("compile policy: %w", err)
+		}
+	}
+	return compile(doc, table)
+}
+
+// CompileWithKeys is Compile with the keys from table (snapshot.DecodeCompact's) instead of
+// doc.Keys, which must then be empty. table may be nil (no keys); the engine reads it in place.
+func CompileWithKeys(doc *policy.Document, table *keytable.Table) (*Engine, error) {
+	if doc == nil {
+		return nil, fmt.Errorf("compile policy: no document")
+	}
+	if table != nil && len(doc.Keys) > 0 {
+		return nil, fmt.Errorf("compile policy: keys both in the document and in a key table")
+	}
+	return compile(doc, table)
+}
+
+// compile compiles doc with the keys of table (doc.Keys are not read).
+func compile(doc *policy.Document, table *keytable.Table) (*Engine, error) {
 	e := &Engine{
 		routes:        make([]route, len(doc.Routes)),
 		defaultAllow:  doc.DefaultAction == policy.ActionAllow,
 		defaultLimits: doc.DefaultLimits,
-		keys:          make(map[[32]byte]*key, len(doc.Keys)),
 		trustedHops:   doc.TrustedProxyHops,
 	}
 	if err := e.compileJWT(doc); err != nil {
@@ -90,9 +117,10 @@ func Compile(doc *policy.Document) (*Engine, error) {
 			return nil, fmt.Errorf("compile policy: routes[%d]: %w", i, err)
 		}
 	}
-	if err := e.compileKeys(doc.Keys); err != nil {
-		return nil, err
+	if table == nil {
+		table, _ = keytable.Parse(emptyTable)
 	}
+	e.compileKeys(table)
 	return e, nil
 }
 
@@ -219,33 +247,35 @@ func (e *Engine) compileJWT(doc *policy.Document) error {
 	return nil
 }
 
-func (e *Engine) compileKeys(doc []policy.Key) error {
-	keys := make([]key, len(doc)) // one allocation for all keys
-	for i, k := range doc {
-		ck := &keys[i]
-		if n, err := hex.Decode(ck.hash[:], []byte(k.SHA256)); err != nil || n != 32 {
-			return fmt.Errorf("compile policy: keys[%d].sha256 is not 64 hex digits", i)
+// emptyTable is the encoding of no keys.
+var emptyTable, _ = keytable.Encode(nil)
+
+func (e *Engine) compileKeys(t *keytable.Table) {
+	e.keys = newKeySet(t)
+	// A key's tier may count with the global rate-limit service; the host must know (UsesGlobal).
+	for i := range len(t.Tiers()) + 1 {
+		if !t.UsesTier(i) {
+			continue
 		}
-		if _, dup := e.keys[ck.hash]; dup {
-			return fmt.Errorf("compile policy: keys[%d].sha256 is a duplicate", i)
+		name := ""
+		if i > 0 {
+			name = t.Tiers()[i-1]
 		}
-		ck.active, ck.expires, ck.allowed = k.Active, k.ExpiresAt, k.AllowedPaths
-		ck.identity = Identity{Method: "api_key", KeyID: k.ID, Name: k.Name, Permissions: k.Permissions, Admin: k.Admin, Staff: k.Staff}
-		ck.identity.buildUpstream()
-		ck.identity.tier = e.tierOf(k.Tier)
-		for _, l := range ck.identity.tier {
+		for _, l := range e.tierOf(name) {
 			e.usesGlobal = e.usesGlobal || l.global
 		}
-		e.keys[ck.hash] = ck
 	}
-	return nil
 }
 
 // RouteCount and KeyCount describe the compiled policy (for logs and metrics).
 func (e *Engine) RouteCount() int { return len(e.routes) }
 
 // KeyCount is the number of keys in the compiled policy.
-func (e *Engine) KeyCount() int { return len(e.keys) }
+func (e *Engine) KeyCount() int {
+	e.keys.mu.Lock()
+	defer e.keys.mu.Unlock()
+	return e.keys.count
+}
 
 // NeedsClientAddress reports whether some route judges the client address. Hosts for which the
 // address is costly set Request.SourceFunc instead, which only such routes call.

@@ -3,14 +3,17 @@
 //
 // A snapshot payload is the JSON object
 //
-//	{"version": N, "issued_at": "RFC 3339", "policy": {<policy document v1>}}
+//	{"version": N, "issued_at": "RFC 3339", "policy": {<policy document v1 without keys>}}
 //
-// where N is a positive, monotonically increasing version. The signature is Ed25519 over
+// where N is a positive, monotonically increasing version, followed — when the policy has
+// keys — by a line feed and the keys as a binary key table (shared/keytable), so that the
+// filter copies a million keys instead of parsing them. The signature covers both. A payload
+// may instead list keys in policy.keys (the JSON form, as older servers wrote it), never both. The signature is Ed25519 over
 // Domain followed by the payload bytes, base64 (standard encoding), carried in the
 // SignatureHeader response header. The signed version inside the payload is authoritative;
 // VersionHeader is informational.
 //
-// The control server calls Encode and Sign; the filter calls Verify, then Decode. Verify always
+// The control server calls Encode and Sign; the filter calls Verify, then DecodeCompact. Verify always
 // runs before Decode, so the parser only ever sees bytes the control server signed.
 //
 // # Notes

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/portcullis/portcullis/shared/keytable"
 	"github.com/portcullis/portcullis/shared/policy"
 )
 
@@ -15,11 +16,13 @@ import (
 var ErrInvalidInput = errors.New("invalid snapshot input")
 
 // Encode writes the canonical payload of a snapshot: fields in a fixed order, no insignificant
-// white space, every limit written out, times in UTC, keys and routes in the order given. The
+// white space, every limit written out, times in UTC, routes in the order given, and the keys
+// (if any) as a binary key table after the JSON (see the package documentation). The
 // same arguments always produce the same bytes, so replicas that build the same version produce
 // byte-identical payloads (and, Ed25519 being deterministic, identical signatures).
 //
-// Encode does not validate the policy; the control server decodes the payload with Decode before
+// Encode validates the keys (policy.ValidateKeys, which also lower-cases their hashes in doc),
+// not the rest of the policy; the control server decodes the payload with Decode before
 // signing it, which runs exactly the checks the filter will run.
 func Encode(version uint64, issuedAt time.Time, doc *policy.Document) ([]byte, error) {
 	switch {
@@ -32,7 +35,7 @@ func Encode(version uint64, issuedAt time.Time, doc *policy.Document) ([]byte, e
 	case issuedAt.IsZero():
 		return nil, fmt.Errorf("%w: issued_at is zero", ErrInvalidInput)
 	}
-	e := encoder{buf: make([]byte, 0, 512+len(doc.Routes)*256+len(doc.Keys)*192)}
+	e := encoder{buf: make([]byte, 0, 512+len(doc.Routes)*256)}
 	e.raw(`{"version":`)
 	e.buf = strconv.AppendUint(e.buf, version, 10)
 	e.raw(`,"issued_at":`)
@@ -43,7 +46,19 @@ func Encode(version uint64, issuedAt time.Time, doc *policy.Document) ([]byte, e
 	if e.err != nil {
 		return nil, e.err
 	}
-	return e.buf, nil
+	if len(doc.Keys) == 0 {
+		return e.buf, nil
+	}
+	// A binary table cannot hold every invalid key (a permission with a comma would split in
+	// two), so the keys are validated here, with the errors Decode would give for them.
+	if err := policy.ValidateKeys(doc, "policy"); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	table, err := keytable.Encode(doc.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	return append(append(e.buf, '\n'), table...), nil
 }
 
 type encoder struct {
@@ -90,16 +105,7 @@ func (e *encoder) document(d *policy.Document) {
 		}
 		e.raw(`]`)
 	}
-	if len(d.Keys) > 0 {
-		e.raw(`,"keys":[`)
-		for i := range d.Keys {
-			if i > 0 {
-				e.raw(`,`)
-			}
-			e.key(&d.Keys[i])
-		}
-		e.raw(`]`)
-	}
+	// Keys travel in the binary key table after the JSON (Encode).
 	if len(d.RateLimitTiers) > 0 {
 		e.section("rate_limit_tiers", d.RateLimitTiers)
 	}
@@ -235,45 +241,6 @@ func (e *encoder) limits(l *policy.Limits) {
 	e.buf = strconv.AppendInt(e.buf, int64(l.MaxHeaderValueBytes), 10)
 	e.raw(`,"max_body_bytes":`)
 	e.buf = strconv.AppendInt(e.buf, l.MaxBodyBytes, 10)
-	e.raw(`}`)
-}
-
-func (e *encoder) key(k *policy.Key) {
-	e.raw(`{"id":`)
-	e.str(k.ID)
-	if k.Name != "" {
-		e.raw(`,"name":`)
-		e.str(k.Name)
-	}
-	e.raw(`,"sha256":`)
-	e.str(k.SHA256)
-	if k.Active {
-		e.raw(`,"active":true`)
-	} else {
-		e.raw(`,"active":false`)
-	}
-	if len(k.AllowedPaths) > 0 {
-		e.raw(`,"allowed_paths":`)
-		e.strs(k.AllowedPaths)
-	}
-	if len(k.Permissions) > 0 {
-		e.raw(`,"permissions":`)
-		e.strs(k.Permissions)
-	}
-	if k.Admin {
-		e.raw(`,"admin":true`)
-	}
-	if k.Staff {
-		e.raw(`,"staff":true`)
-	}
-	if !k.ExpiresAt.IsZero() {
-		e.raw(`,"expires_at":`)
-		e.time(k.ExpiresAt)
-	}
-	if k.Tier != "" {
-		e.raw(`,"tier":`)
-		e.str(k.Tier)
-	}
 	e.raw(`}`)
 }
 

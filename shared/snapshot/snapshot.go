@@ -3,6 +3,7 @@ package snapshot
 import (
 	"time"
 
+	"github.com/portcullis/portcullis/shared/keytable"
 	"github.com/portcullis/portcullis/shared/policy"
 )
 
@@ -37,6 +38,9 @@ type Snapshot struct {
 	Version uint64
 	// IssuedAt is when the control server committed this version.
 	IssuedAt time.Time
-	// Policy is the complete policy: routes, defaults and keys (hashes only).
+	// Policy is the policy: routes, defaults and, from Decode, the keys (hashes only).
 	Policy *policy.Document
+	// Keys is the key table when DecodeCompact read one (Policy.Keys is then empty); nil
+	// otherwise, and always nil from Decode.
+	Keys *keytable.Table
 }

@@ -25,7 +25,9 @@ type NewKey struct {
 	Permissions  []string
 	// Admin and Staff are the flags the routes' admin and staff guards require.
 	Admin, Staff bool
-	ExpiresAt    time.Time // zero: never
+	// Tier names one of the policy's rate_limit_tiers; empty: the "default" tier.
+	Tier      string
+	ExpiresAt time.Time // zero: never
 }
 
 // KeyPatch is the input of UpdateKey; nil fields stay as they are.
@@ -35,6 +37,8 @@ type KeyPatch struct {
 	AllowedPaths *[]string
 	Permissions  *[]string
 	Admin, Staff *bool
+	// Tier points to the new tier; a pointer to "" returns the key to the "default" tier.
+	Tier *string
 	// ExpiresAt points to the new expiry; a pointer to the zero time removes the expiry.
 	ExpiresAt *time.Time
 }
@@ -42,7 +46,7 @@ type KeyPatch struct {
 // Empty reports whether the patch changes nothing.
 func (p KeyPatch) Empty() bool {
 	return p.Name == nil && p.Active == nil && p.AllowedPaths == nil && p.Permissions == nil &&
-		p.Admin == nil && p.Staff == nil && p.ExpiresAt == nil
+		p.Admin == nil && p.Staff == nil && p.Tier == nil && p.ExpiresAt == nil
 }
 
 // CreateKey generates a key, stores its hash and publishes it. raw is the key itself, which
@@ -57,7 +61,7 @@ func (s *Service) CreateKey(ctx context.Context, who auth.Principal, in NewKey) 
 		return k, "", 0, err
 	}
 	k = store.Key{ID: id, Name: in.Name, Prefix: auth.Prefix(raw), SHA256: auth.Hash(raw), Active: true,
-		AllowedPaths: in.AllowedPaths, Permissions: in.Permissions, Admin: in.Admin, Staff: in.Staff,
+		AllowedPaths: in.AllowedPaths, Permissions: in.Permissions, Admin: in.Admin, Staff: in.Staff, Tier: in.Tier,
 		ExpiresAt: in.ExpiresAt, CreatedAt: now, UpdatedAt: now}
 	if in.Active != nil {
 		k.Active = *in.Active
@@ -65,10 +69,14 @@ func (s *Service) CreateKey(ctx context.Context, who auth.Principal, in NewKey) 
 	if !in.ExpiresAt.IsZero() {
 		k.ExpiresAt = in.ExpiresAt.UTC().Truncate(time.Microsecond)
 	}
-	if err := validateKey(&k, now); err != nil {
-		return store.Key{}, "", 0, err
-	}
 	err = s.store.Write(ctx, func(tx store.Tx) error {
+		tiers, err := currentTiers(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := validateKey(&k, now, tiers); err != nil {
+			return err
+		}
 		if err := tx.InsertKey(ctx, k); err != nil {
 			return err
 		}
@@ -135,6 +143,9 @@ func (s *Service) UpdateKey(ctx context.Context, who auth.Principal, id string, 
 		if p.Staff != nil {
 			k.Staff = *p.Staff
 		}
+		if p.Tier != nil {
+			k.Tier = *p.Tier
+		}
 		if p.ExpiresAt != nil {
 			k.ExpiresAt = time.Time{}
 			if !p.ExpiresAt.IsZero() {
@@ -144,7 +155,11 @@ func (s *Service) UpdateKey(ctx context.Context, who auth.Principal, id string, 
 		if sameKeyConfig(before, k) {
 			return nil
 		}
-		if err := validateKey(&k, now); err != nil {
+		tiers, err := currentTiers(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := validateKey(&k, now, tiers); err != nil {
 			return err
 		}
 		k.UpdatedAt = now
@@ -194,15 +209,21 @@ func saveKeyChange(ctx context.Context, tx store.Tx, now time.Time, who auth.Pri
 
 func sameKeyConfig(a, b store.Key) bool {
 	return a.Name == b.Name && a.Active == b.Active && slices.Equal(a.AllowedPaths, b.AllowedPaths) &&
-		slices.Equal(a.Permissions, b.Permissions) && a.Admin == b.Admin && a.Staff == b.Staff && a.ExpiresAt.Equal(b.ExpiresAt)
+		slices.Equal(a.Permissions, b.Permissions) && a.Admin == b.Admin && a.Staff == b.Staff && a.Tier == b.Tier &&
+		a.ExpiresAt.Equal(b.ExpiresAt)
 }
 
 // validateKey checks a key with exactly the rules the filter applies, by encoding it into a
-// one-key snapshot and decoding that as the filter would; errors name the API's fields.
-func validateKey(k *store.Key, now time.Time) error {
+// one-key snapshot and decoding that as the filter would; errors name the API's fields. tiers
+// are the names of the current policy's rate_limit_tiers, which the key's tier must be one of
+// (the one-key snapshot leaves the tier out: it has no tiers to check it against).
+func validateKey(k *store.Key, now time.Time, tiers map[string]bool) error {
 	var d strictjson.Decoder
 	if k.Name == "" {
 		d.Errorf("name", "required")
+	}
+	if msg := tierProblem(k.Tier, tiers); msg != "" {
+		d.Errorf("tier", "%s", msg)
 	}
 	if len(k.AllowedPaths) > MaxListEntries {
 		d.Errorf("allowed_paths", "has %d entries, at most %d are allowed", len(k.AllowedPaths), MaxListEntries)

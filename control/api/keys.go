@@ -28,7 +28,7 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request) {
 	}
 	in, err := decodeNewKey(body)
 	if err != nil {
-		s.fail(w, r, admin.WithCheck(err, func() error { return s.cfg.Admin.CheckNewKey(in) }))
+		s.fail(w, r, admin.WithCheck(err, func() error { return s.cfg.Admin.CheckNewKey(r.Context(), in) }))
 		return
 	}
 	who, _ := auth.FromContext(r.Context())
@@ -65,6 +65,8 @@ func decodeNewKey(body []byte) (admin.NewKey, error) {
 			in.Admin = r.Bool("", k)
 		case "staff":
 			in.Staff = r.Bool("", k)
+		case "tier":
+			in.Tier = optString(r, k)
 		case "expires_at":
 			in.ExpiresAt = optTime(r, k)
 		default:
@@ -113,7 +115,7 @@ func (s *server) updateKey(w http.ResponseWriter, r *http.Request) {
 	}
 	patch, err := decodeKeyPatch(body)
 	if err != nil {
-		s.fail(w, r, admin.WithCheck(err, func() error { return s.cfg.Admin.CheckKeyPatch(patch) }))
+		s.fail(w, r, admin.WithCheck(err, func() error { return s.cfg.Admin.CheckKeyPatch(r.Context(), patch) }))
 		return
 	}
 	who, _ := auth.FromContext(r.Context())
@@ -151,6 +153,9 @@ func decodeKeyPatch(body []byte) (admin.KeyPatch, error) {
 		case "staff":
 			b := r.Bool("", k)
 			p.Staff = &b
+		case "tier":
+			tier := optString(r, k)
+			p.Tier = &tier
 		case "expires_at":
 			t := optTime(r, k)
 			p.ExpiresAt = &t
@@ -159,7 +164,7 @@ func decodeKeyPatch(body []byte) (admin.KeyPatch, error) {
 		}
 	}
 	if !r.Failed() && !r.Stopped() && p.Empty() {
-		r.Errorf("", "give at least one of name, active, allowed_paths, permissions, admin, staff, expires_at")
+		r.Errorf("", "give at least one of name, active, allowed_paths, permissions, admin, staff, tier, expires_at")
 	}
 	return p, r.Finish()
 }

@@ -63,12 +63,15 @@ type Tx interface {
 	InsertKey(ctx context.Context, k Key) error
 	Key(ctx context.Context, id string) (Key, error)
 	// UpdateKey writes the mutable fields of k (name, active, allowed paths, permissions,
-	// admin and staff flags, expiry, updated and revoked times).
+	// admin and staff flags, tier, expiry, updated and revoked times).
 	UpdateKey(ctx context.Context, k Key) error
 	// ListKeys returns up to limit keys with Seq > after, in creation order.
 	ListKeys(ctx context.Context, after int64, limit int) ([]Key, error)
 	// PublishedKeys returns every key that is not revoked, ordered by id.
 	PublishedKeys(ctx context.Context) ([]Key, error)
+	// KeysInTiers returns the ids of up to limit keys that are not revoked and name one of
+	// tiers, ordered by id, and how many such keys there are in all.
+	KeysInTiers(ctx context.Context, tiers []string, limit int) (ids []string, total int, err error)
 
 	InsertWebhook(ctx context.Context, w Webhook) error
 	Webhook(ctx context.Context, name string) (Webhook, error)

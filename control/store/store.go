@@ -61,6 +61,12 @@ type Tx interface {
 	PutPolicy(ctx context.Context, p Policy) error
 
 	InsertKey(ctx context.Context, k Key) error
+	// InsertKeys stores a batch of keys as InsertKey does (Write only), in the order given;
+	// ErrConflict if any id or hash is already stored (check with KeyConflicts first to know
+	// which). It is the bulk path: one prepared statement, or COPY where the database has it.
+	InsertKeys(ctx context.Context, keys []Key) error
+	// KeyConflicts returns which of ids and hashes are stored already, revoked keys included.
+	KeyConflicts(ctx context.Context, ids, hashes []string) (storedIDs, storedHashes []string, err error)
 	Key(ctx context.Context, id string) (Key, error)
 	// UpdateKey writes the mutable fields of k (name, active, allowed paths, permissions,
 	// admin and staff flags, tier, expiry, updated and revoked times).

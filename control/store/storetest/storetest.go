@@ -32,6 +32,7 @@ func Run(t *testing.T, open Open) {
 		{"Keys", testKeys},
 		{"KeyConflicts", testKeyConflicts},
 		{"KeysInTiers", testKeysInTiers},
+		{"InsertKeys", testInsertKeys},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
 		{"RecordUsage", testRecordUsage},

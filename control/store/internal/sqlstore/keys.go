@@ -40,19 +40,101 @@ func scanKey(row scanner, d *Dialect) (store.Key, error) {
 	return k, nil
 }
 
+// insertKeySQL inserts the KeyInsertColumns.
+var insertKeySQL = func() string {
+	marks := make([]string, len(KeyInsertColumns))
+	for i := range marks {
+		marks[i] = "$" + strconv.Itoa(i+1)
+	}
+	return `INSERT INTO api_keys (` + strings.Join(KeyInsertColumns, ", ") + `) VALUES (` + strings.Join(marks, ", ") + `)`
+}()
+
+// keyRow is k as the values of KeyInsertColumns.
+func (t *txn) keyRow(k store.Key) []any {
+	return []any{k.ID, k.Name, k.Prefix, k.SHA256, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions),
+		k.Admin, k.Staff, k.Tier, t.d.time(k.ExpiresAt), t.d.time(k.CreatedAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt), int64(0)}
+}
+
 func (t *txn) InsertKey(ctx context.Context, k store.Key) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, sha256, active, allowed_paths, permissions,
-		is_admin, is_staff, tier, expires_at, created_at, updated_at, revoked_at, use_count)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0)`,
-		k.ID, k.Name, k.Prefix, k.SHA256, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions),
-		k.Admin, k.Staff, k.Tier, t.d.time(k.ExpiresAt), t.d.time(k.CreatedAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt))
-	if err != nil {
+	if _, err := t.tx.ExecContext(ctx, insertKeySQL, t.keyRow(k)...); err != nil {
 		return t.fail("insert key", err)
 	}
 	return nil
+}
+
+func (t *txn) InsertKeys(ctx context.Context, keys []store.Key) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	if t.d.CopyKeys != nil {
+		rows := make([][]any, len(keys))
+		for i, k := range keys {
+			rows[i] = t.keyRow(k)
+		}
+		if err := t.d.CopyKeys(ctx, t.conn, rows); err != nil {
+			return t.fail("copy keys", err)
+		}
+		return nil
+	}
+	if t.insertKey == nil {
+		stmt, err := t.tx.PrepareContext(ctx, insertKeySQL)
+		if err != nil {
+			return t.fail("prepare key insert", err)
+		}
+		t.insertKey = stmt
+	}
+	for _, k := range keys {
+		if _, err := t.insertKey.ExecContext(ctx, t.keyRow(k)...); err != nil {
+			return t.fail("insert key", err)
+		}
+	}
+	return nil
+}
+
+func (t *txn) KeyConflicts(ctx context.Context, ids, hashes []string) (storedIDs, storedHashes []string, err error) {
+	if storedIDs, err = t.stored(ctx, "id", ids); err != nil {
+		return nil, nil, err
+	}
+	if storedHashes, err = t.stored(ctx, "sha256", hashes); err != nil {
+		return nil, nil, err
+	}
+	return storedIDs, storedHashes, nil
+}
+
+// stored returns which of values the unique column holds, in chunks small enough for every
+// database's limit on parameters.
+func (t *txn) stored(ctx context.Context, column string, values []string) ([]string, error) {
+	const chunk = 1000
+	var out []string
+	for len(values) > 0 {
+		n := min(len(values), chunk)
+		marks := make([]string, n)
+		args := make([]any, n)
+		for i := range n {
+			marks[i], args[i] = "$"+strconv.Itoa(i+1), values[i]
+		}
+		values = values[n:]
+		rows, err := t.tx.QueryContext(ctx, `SELECT `+column+` FROM api_keys WHERE `+column+` IN (`+strings.Join(marks, ", ")+`)`, args...)
+		if err != nil {
+			return nil, t.fail("find stored keys", err)
+		}
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return nil, t.fail("find stored keys", err)
+			}
+			out = append(out, v)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, t.fail("find stored keys", err)
+		}
+	}
+	return out, nil
 }
 
 func (t *txn) Key(ctx context.Context, id string) (store.Key, error) {

@@ -17,6 +17,16 @@ type txn struct {
 	d        *Dialect
 	readOnly bool
 	bumped   uint64 // the version this transaction bumped to, 0 if none
+	// conn is the connection a Write transaction runs on (nil in Read); insertKey is InsertKeys'
+	// statement, prepared on first use.
+	conn      *sql.Conn
+	insertKey *sql.Stmt
+}
+
+func (t *txn) closeStmts() {
+	if t.insertKey != nil {
+		t.insertKey.Close()
+	}
 }
 
 var _ store.Tx = (*txn)(nil)

@@ -50,26 +50,10 @@ func decodeNewKey(body []byte) (admin.NewKey, error) {
 	)
 	isObject := r.Peek() == strictjson.Object
 	for k := range r.Object("") {
-		switch k {
-		case "name":
+		if k == "name" {
 			sawName = true
-			in.Name = r.String("", k)
-		case "active":
-			b := r.Bool("", k)
-			in.Active = &b
-		case "allowed_paths":
-			in.AllowedPaths = optStrings(r, k)
-		case "permissions":
-			in.Permissions = optStrings(r, k)
-		case "admin":
-			in.Admin = r.Bool("", k)
-		case "staff":
-			in.Staff = r.Bool("", k)
-		case "tier":
-			in.Tier = optString(r, k)
-		case "expires_at":
-			in.ExpiresAt = optTime(r, k)
-		default:
+		}
+		if !readNewKeyField(r, k, &in) {
 			r.Unknown("", k)
 		}
 	}
@@ -77,6 +61,33 @@ func decodeNewKey(body []byte) (admin.NewKey, error) {
 		r.Errorf("name", "required")
 	}
 	return in, r.Finish()
+}
+
+// readNewKeyField reads the value of field k of a new key into in; false for a field a new key
+// does not have.
+func readNewKeyField(r *strictjson.Reader, k string, in *admin.NewKey) bool {
+	switch k {
+	case "name":
+		in.Name = r.String("", k)
+	case "active":
+		b := r.Bool("", k)
+		in.Active = &b
+	case "allowed_paths":
+		in.AllowedPaths = optStrings(r, k)
+	case "permissions":
+		in.Permissions = optStrings(r, k)
+	case "admin":
+		in.Admin = r.Bool("", k)
+	case "staff":
+		in.Staff = r.Bool("", k)
+	case "tier":
+		in.Tier = optString(r, k)
+	case "expires_at":
+		in.ExpiresAt = optTime(r, k)
+	default:
+		return false
+	}
+	return true
 }
 
 func (s *server) listKeys(w http.ResponseWriter, r *http.Request) {

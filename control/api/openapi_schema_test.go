@@ -35,6 +35,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Webhook", admin.WebhookView{}, nil},
 		{"WebhookShownOnce", shownOnce{}, nil},
 		{"WebhookList", webhookList{}, nil},
+		{"KeyImportResult", importResult{}, nil},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
 			c := schemaChecker{t: t, spec: spec}
@@ -60,6 +61,7 @@ func TestOpenAPIRequestSchemas(t *testing.T) {
 		{"KeyPatch", admin.KeyPatch{}, `"name":"x"`, func(b []byte) error { _, err := decodeKeyPatch(b); return err }},
 		{"WebhookCreate", admin.NewWebhook{}, `"name":"x"`, func(b []byte) error { _, err := decodeNewWebhook(b); return err }},
 		{"WebhookPatch", admin.WebhookPatch{}, `"url":"x"`, func(b []byte) error { _, err := decodeWebhookPatch(b); return err }},
+		{"KeyImportLine", nil, `"name":"x"`, func(b []byte) error { _, err := decodeImportLine(b); return err }},
 		{"EvaluateRequest", nil, `"method":"GET","path":"/"`, func(b []byte) error { _, err := decodeEvaluate(b); return err }},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {

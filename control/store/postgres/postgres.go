@@ -100,7 +100,8 @@ func newDialect(channel string) *dialect {
 			_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, channel, fmt.Sprint(version))
 			return err
 		},
-		CopyKeys: copyKeys,
+		CopyKeys:    copyKeys,
+		JSONStrings: `SELECT jsonb_array_elements_text($1::jsonb)`,
 	}
 	return d
 }

@@ -41,6 +41,7 @@ var dialect = &sqlstore.Dialect{
 		var se *sqlite.Error
 		return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 	},
+	JSONStrings: `SELECT value FROM json_each($1)`,
 }
 
 // Open opens (creating if needed) the database file at path, creating its directory, and

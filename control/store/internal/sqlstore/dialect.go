@@ -35,6 +35,9 @@ type Dialect struct {
 	// in the Write transaction open on conn, faster than one INSERT per row (PostgreSQL:
 	// COPY). Without it InsertKeys runs one prepared INSERT per row.
 	CopyKeys func(ctx context.Context, conn *sql.Conn, rows [][]any) error
+	// JSONStrings is a subquery yielding the strings of the JSON array in parameter $1, one
+	// row each: one parameter for a list of any length.
+	JSONStrings string
 }
 
 // KeyInsertColumns are the api_keys columns InsertKey and InsertKeys write.

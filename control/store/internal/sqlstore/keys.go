@@ -104,35 +104,26 @@ func (t *txn) KeyConflicts(ctx context.Context, ids, hashes []string) (storedIDs
 	return storedIDs, storedHashes, nil
 }
 
-// stored returns which of values the unique column holds, in chunks small enough for every
-// database's limit on parameters.
+// stored returns which of values the unique column holds.
 func (t *txn) stored(ctx context.Context, column string, values []string) ([]string, error) {
-	const chunk = 1000
+	if len(values) == 0 {
+		return nil, nil
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+column+` FROM api_keys WHERE `+column+` IN (`+t.d.JSONStrings+`)`, encodeList(values))
+	if err != nil {
+		return nil, t.fail("find stored keys", err)
+	}
+	defer rows.Close()
 	var out []string
-	for len(values) > 0 {
-		n := min(len(values), chunk)
-		marks := make([]string, n)
-		args := make([]any, n)
-		for i := range n {
-			marks[i], args[i] = "$"+strconv.Itoa(i+1), values[i]
-		}
-		values = values[n:]
-		rows, err := t.tx.QueryContext(ctx, `SELECT `+column+` FROM api_keys WHERE `+column+` IN (`+strings.Join(marks, ", ")+`)`, args...)
-		if err != nil {
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			return nil, t.fail("find stored keys", err)
 		}
-		for rows.Next() {
-			var v string
-			if err := rows.Scan(&v); err != nil {
-				rows.Close()
-				return nil, t.fail("find stored keys", err)
-			}
-			out = append(out, v)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, t.fail("find stored keys", err)
-		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail("find stored keys", err)
 	}
 	return out, nil
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"iter"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis/control/auth"
@@ -60,7 +62,7 @@ func (s *Service) ImportKeys(ctx context.Context, who auth.Principal, lines iter
 		if err != nil {
 			return err
 		}
-		im := importer{ctx: ctx, tx: tx, seenHash: make(map[[32]byte]int32), seenID: make(map[string]int32)}
+		im := importer{ctx: ctx, tx: tx, now: now, seenHash: make(map[[32]byte]int32), seenID: make(map[string]int32)}
 		for ln, err := range lines {
 			if err != nil {
 				return err
@@ -78,7 +80,7 @@ func (s *Service) ImportKeys(ctx context.Context, who auth.Principal, lines iter
 			return err
 		}
 		if err := im.d.Err(); err != nil {
-			return err
+			return byLine(err)
 		}
 		if im.count == 0 {
 			return invalid("", "no keys: the body must hold one JSON object per line")
@@ -109,6 +111,7 @@ type importAudit struct {
 type importer struct {
 	ctx   context.Context
 	tx    store.Tx
+	now   time.Time
 	d     strictjson.Decoder
 	count int
 	// seenHash and seenID hold the file's hashes (decoded) and given ids, with their lines.
@@ -143,6 +146,7 @@ func (im *importer) add(ln ImportLine, now time.Time, tiers map[string]bool, s *
 		k.SHA256 = hex.EncodeToString(sum[:]) // lower case, as the store keeps hashes
 		if first, dup := im.seenHash[sum]; dup {
 			im.d.Errorf(lineField(ln.N, "sha256"), "duplicates line %d", first)
+			return nil // in no batch, where the snapshot check would report it again
 		} else {
 			im.seenHash[sum] = int32(ln.N)
 		}
@@ -150,19 +154,20 @@ func (im *importer) add(ln ImportLine, now time.Time, tiers map[string]bool, s *
 	if given {
 		if first, dup := im.seenID[k.ID]; dup {
 			im.d.Errorf(lineField(ln.N, "id"), "duplicates line %d", first)
+			return nil
 		} else {
 			im.seenID[k.ID] = int32(ln.N)
 		}
 	}
 	// As for one key, the fields that decoded are checked too, so one answer lists every
 	// problem of the line.
-	err := validateKey(&k, now, tiers)
 	if ln.Err != nil {
-		err = WithCheck(ln.Err, func() error { return err })
+		// As for one key, the fields that decoded are checked too, so one answer lists every
+		// problem of the line; it will not be stored, so it joins no batch.
+		im.lineErrors(ln.N, WithCheck(ln.Err, func() error { return validateKey(&k, now, tiers) }))
+		return nil
 	}
-	if err != nil {
-		im.lineErrors(ln.N, err)
-	}
+	checkKeyFields(&im.d, lineField(ln.N, "")+".", &k, now, tiers)
 	if im.firstID == "" {
 		im.firstID = k.ID
 	}
@@ -180,6 +185,10 @@ func (im *importer) flush() error {
 	if len(im.batch) == 0 {
 		return nil
 	}
+	// The filter's rules, one snapshot round trip for the whole batch.
+	snapshotProblems(im.batch, im.now, func(i int, field, msg string) {
+		im.d.Errorf(lineField(int(im.batchLines[i]), field), "%s", msg)
+	})
 	ids := make([]string, len(im.batch))
 	hashes := make([]string, len(im.batch))
 	for i, k := range im.batch {
@@ -228,6 +237,27 @@ func (im *importer) lineErrors(n int, err error) {
 	default:
 		im.d.Errorf(lineField(n, ""), "%v", err)
 	}
+}
+
+// byLine orders an import's problems by line: a batch's snapshot check reports its lines'
+// problems after the checks made as each line arrived.
+func byLine(err error) error {
+	var fe *strictjson.Errors
+	if errors.As(err, &fe) {
+		slices.SortStableFunc(fe.List, func(a, b strictjson.FieldError) int { return lineOf(a.Path) - lineOf(b.Path) })
+	}
+	return err
+}
+
+// lineOf is N of a path "line[N]…" (0 for the body as a whole).
+func lineOf(path string) int {
+	rest, ok := strings.CutPrefix(path, "line[")
+	if !ok {
+		return 0
+	}
+	num, _, _ := strings.Cut(rest, "]")
+	n, _ := strconv.Atoi(num)
+	return n
 }
 
 // lineField is the path of a field of line n: "line[12].sha256".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -219,36 +220,72 @@ func sameKeyConfig(a, b store.Key) bool {
 // (the one-key snapshot leaves the tier out: it has no tiers to check it against).
 func validateKey(k *store.Key, now time.Time, tiers map[string]bool) error {
 	var d strictjson.Decoder
+	checkKeyFields(&d, "", k, now, tiers)
+	snapshotProblems([]store.Key{*k}, now, func(_ int, field, msg string) { d.Errorf(field, "%s", msg) })
+	return d.Err()
+}
+
+// checkKeyFields adds the problems of k that a snapshot does not judge (the API's own bounds,
+// an expiry in the past, the tier) under the path prefix ("" or "line[3].").
+func checkKeyFields(d *strictjson.Decoder, prefix string, k *store.Key, now time.Time, tiers map[string]bool) {
 	if k.Name == "" {
-		d.Errorf("name", "required")
+		d.Errorf(prefix+"name", "required")
 	}
 	if msg := tierProblem(k.Tier, tiers); msg != "" {
-		d.Errorf("tier", "%s", msg)
+		d.Errorf(prefix+"tier", "%s", msg)
 	}
 	if len(k.AllowedPaths) > MaxListEntries {
-		d.Errorf("allowed_paths", "has %d entries, at most %d are allowed", len(k.AllowedPaths), MaxListEntries)
+		d.Errorf(prefix+"allowed_paths", "has %d entries, at most %d are allowed", len(k.AllowedPaths), MaxListEntries)
 	}
 	if len(k.Permissions) > MaxListEntries {
-		d.Errorf("permissions", "has %d entries, at most %d are allowed", len(k.Permissions), MaxListEntries)
+		d.Errorf(prefix+"permissions", "has %d entries, at most %d are allowed", len(k.Permissions), MaxListEntries)
 	}
 	if !k.ExpiresAt.IsZero() && !k.ExpiresAt.After(now) {
-		d.Errorf("expires_at", "must be in the future (to disable a key now, set active to false)")
+		d.Errorf(prefix+"expires_at", "must be in the future (to disable a key now, set active to false)")
 	}
+}
+
+// snapshotProblems encodes keys into one snapshot and decodes it as the filter would, and
+// reports each problem of keys[i] with its API field (a path inside the key, "" for the key).
+// Keys with the same id or hash are reported as duplicates of each other.
+func snapshotProblems(keys []store.Key, now time.Time, report func(i int, field, msg string)) {
 	doc := &policy.Document{Version: policy.Version, DefaultAction: policy.ActionDeny, DefaultLimits: policy.DefaultLimitsValue(),
-		Keys: []policy.Key{{ID: k.ID, Name: k.Name, SHA256: k.SHA256, Active: k.Active,
-			AllowedPaths: k.AllowedPaths, Permissions: k.Permissions, Admin: k.Admin, Staff: k.Staff, ExpiresAt: k.ExpiresAt}}}
+		Keys: make([]policy.Key, len(keys))}
+	for i, k := range keys {
+		doc.Keys[i] = policy.Key{ID: k.ID, Name: k.Name, SHA256: k.SHA256, Active: k.Active,
+			AllowedPaths: k.AllowedPaths, Permissions: k.Permissions, Admin: k.Admin, Staff: k.Staff, ExpiresAt: k.ExpiresAt}
+	}
 	payload, err := snapshot.Encode(1, now, doc)
 	if err == nil {
 		_, err = snapshot.Decode(payload)
 	}
-	if err != nil {
-		var fe *strictjson.Errors
-		if !errors.As(err, &fe) {
-			return invalid("", "%v", err)
-		}
-		for _, e := range fe.List {
-			d.Errorf(strings.TrimPrefix(e.Path, "policy.keys[0]."), "%s", e.Msg)
-		}
+	if err == nil {
+		return
 	}
-	return d.Err()
+	var fe *strictjson.Errors
+	if !errors.As(err, &fe) {
+		report(0, "", err.Error())
+		return
+	}
+	for _, e := range fe.List {
+		i, field, ok := keyPath(e.Path)
+		if !ok || i >= len(keys) {
+			report(0, "", e.Path+": "+e.Msg)
+			continue
+		}
+		report(i, field, e.Msg)
+	}
+}
+
+// keyPath splits "policy.keys[12].name" into 12 and "name".
+func keyPath(path string) (i int, field string, ok bool) {
+	rest, found := strings.CutPrefix(path, "policy.keys[")
+	if !found {
+		return 0, "", false
+	}
+	num, field, found := strings.Cut(rest, "]")
+	if i, err := strconv.Atoi(num); err == nil && found {
+		return i, strings.TrimPrefix(field, "."), true
+	}
+	return 0, "", false
 }

@@ -35,6 +35,11 @@ type Dialect struct {
 	// in the Write transaction open on conn, faster than one INSERT per row (PostgreSQL:
 	// COPY). Without it InsertKeys runs one prepared INSERT per row.
 	CopyKeys func(ctx context.Context, conn *sql.Conn, rows [][]any) error
+	// BulkStart, if set, runs on the connection before InsertKeys' first batch, and BulkEnd
+	// after the transaction ends (SQLite: a page cache large enough for the indexes of a
+	// million keys, then the default again, so that the import does not spill and re-read
+	// pages on every insert).
+	BulkStart, BulkEnd string
 	// JSONStrings is a subquery yielding the strings of the JSON array in parameter $1, one
 	// row each: one parameter for a list of any length.
 	JSONStrings string

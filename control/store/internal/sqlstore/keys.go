@@ -79,6 +79,12 @@ func (t *txn) InsertKeys(ctx context.Context, keys []store.Key) error {
 		}
 		return nil
 	}
+	if t.d.BulkStart != "" && !t.bulk {
+		if _, err := t.tx.ExecContext(ctx, t.d.BulkStart); err != nil {
+			return t.fail("start bulk insert", err)
+		}
+		t.bulk = true
+	}
 	if t.insertKey == nil {
 		stmt, err := t.tx.PrepareContext(ctx, insertKeySQL)
 		if err != nil {

@@ -70,14 +70,14 @@ func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("%s: begin write: %w", s.d.Name, err)
 	}
+	t := &txn{tx: tx, d: s.d, conn: conn}
+	defer t.end(context.WithoutCancel(ctx)) // after the rollback below: deferred calls run last first
 	defer tx.Rollback()
 	if s.d.LockWrites != "" {
 		if _, err := tx.ExecContext(ctx, s.d.LockWrites); err != nil {
 			return fmt.Errorf("%s: lock: %w", s.d.Name, err)
 		}
 	}
-	t := &txn{tx: tx, d: s.d, conn: conn}
-	defer t.closeStmts()
 	if err := fn(t); err != nil {
 		return err
 	}

@@ -21,11 +21,16 @@ type txn struct {
 	// statement, prepared on first use.
 	conn      *sql.Conn
 	insertKey *sql.Stmt
+	bulk      bool // Dialect.BulkStart ran
 }
 
-func (t *txn) closeStmts() {
+// end releases what the bulk path set up, once the transaction is over.
+func (t *txn) end(ctx context.Context) {
 	if t.insertKey != nil {
 		t.insertKey.Close()
+	}
+	if t.bulk && t.d.BulkEnd != "" {
+		t.conn.ExecContext(ctx, t.d.BulkEnd) // best effort: the setting only tunes the cache
 	}
 }
 

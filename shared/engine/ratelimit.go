@@ -43,9 +43,6 @@ type LimitResult struct {
 	// denyEdits are the route's response edits for the filter's own replies, for a refusal
 	// by the global service after this check allowed the request.
 	denyEdits []HeaderEdit
-	// respBuf and denyBuf back the request's response edits with the RateLimit headers
-	// added, so that adding them allocates nothing on routes with few response headers.
-	respBuf, denyBuf [8]HeaderEdit
 }
 
 // reset readies r for a new request, keeping the capacity of its lists.
@@ -593,17 +590,15 @@ func (f *flow) policyHeader(c *rateCheck, refs []counted) string {
 // addResponseEdits adds edits to the response headers of the request, allowed or refused,
 // without touching the route's shared slices.
 func (f *flow) addResponseEdits(edits []HeaderEdit) {
-	f.resp = joinEdits(f.limits.respBuf[:0], f.resp, edits)
+	f.resp = joinEdits(f.resp, edits)
 	if f.denyResp != nil {
-		f.denyResp = joinEdits(f.limits.denyBuf[:0], f.denyResp, edits)
+		f.denyResp = joinEdits(f.denyResp, edits)
 	}
 }
 
-// joinEdits returns a then b in buf when they fit, else in a new slice: never in a or b,
-// which may be the route's shared slices.
-func joinEdits(buf, a, b []HeaderEdit) []HeaderEdit {
-	if len(a)+len(b) > cap(buf) {
-		buf = make([]HeaderEdit, 0, len(a)+len(b))
-	}
-	return append(append(buf, a...), b...)
+// joinEdits returns a new slice holding a then b, in one allocation.
+func joinEdits(a, b []HeaderEdit) []HeaderEdit {
+	out := make([]HeaderEdit, len(a)+len(b))
+	copy(out[copy(out, a):], b)
+	return out
 }

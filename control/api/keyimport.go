@@ -87,29 +87,17 @@ func importLines(body io.Reader) iter.Seq2[admin.ImportLine, error] {
 
 // decodeImportLine reads one key: {"id"?, "sha256", and the fields of POST /v1/keys}.
 func decodeImportLine(line []byte) (admin.ImportKey, error) {
-	var (
-		r       = strictjson.NewReader(line)
-		in      admin.ImportKey
-		sawName bool
-	)
-	isObject := r.Peek() == strictjson.Object
-	for k := range r.Object("") {
+	var in admin.ImportKey
+	err := decodeKeyObject(line, &in.NewKey, func(r *strictjson.Reader, k string) bool {
 		switch k {
 		case "id":
 			in.ID = r.String("", k)
 		case "sha256":
 			in.SHA256 = r.String("", k)
-		case "name":
-			sawName = true
-			fallthrough
 		default:
-			if !readNewKeyField(r, k, &in.NewKey) {
-				r.Unknown("", k)
-			}
+			return false
 		}
-	}
-	if isObject && !sawName {
-		r.Errorf("name", "required")
-	}
-	return in, r.Finish()
+		return true
+	})
+	return in, err
 }

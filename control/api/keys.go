@@ -43,24 +43,32 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func decodeNewKey(body []byte) (admin.NewKey, error) {
-	var (
-		r       = strictjson.NewReader(body)
-		in      admin.NewKey
-		sawName bool
-	)
+	var in admin.NewKey
+	err := decodeKeyObject(body, &in, nil)
+	return in, err
+}
+
+// decodeKeyObject reads a new key's JSON object into in; extra, if set, reads the fields a
+// caller adds to those of a new key (false for a field that is not one of them).
+func decodeKeyObject(body []byte, in *admin.NewKey, extra func(r *strictjson.Reader, k string) bool) error {
+	r := strictjson.NewReader(body)
+	sawName := false
 	isObject := r.Peek() == strictjson.Object
 	for k := range r.Object("") {
 		if k == "name" {
 			sawName = true
 		}
-		if !readNewKeyField(r, k, &in) {
+		if extra != nil && extra(r, k) {
+			continue
+		}
+		if !readNewKeyField(r, k, in) {
 			r.Unknown("", k)
 		}
 	}
 	if isObject && !sawName {
 		r.Errorf("name", "required")
 	}
-	return in, r.Finish()
+	return r.Finish()
 }
 
 // readNewKeyField reads the value of field k of a new key into in; false for a field a new key

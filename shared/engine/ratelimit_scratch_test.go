@@ -10,9 +10,9 @@ import (
 
 // A caller's LimitResult (Request.Limits) is where the checks record, and reusing one for
 // request after request leaves each decision exactly the route's response edits plus its own
-// RateLimit headers: the edits never pile up in the scratch space or leak into the route's
-// shared list, whether they fit the scratch buffers (few security headers) or not (many removed
-// headers).
+// RateLimit headers, with the counts going down request by request: nothing of an earlier
+// request stays in the result or leaks into the route's shared list of edits, with or without
+// security headers on the route.
 func TestRequestLimitsScratch(t *testing.T) {
 	for _, removed := range []int{0, 3, 12} {
 		t.Run(fmt.Sprintf("%d removed headers", removed), func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +26,9 @@ type NewKey struct {
 	Permissions  []string
 	// Admin and Staff are the flags the routes' admin and staff guards require.
 	Admin, Staff bool
-	ExpiresAt    time.Time // zero: never
+	// Tier names one of the policy's rate_limit_tiers; empty: the "default" tier.
+	Tier      string
+	ExpiresAt time.Time // zero: never
 }
 
 // KeyPatch is the input of UpdateKey; nil fields stay as they are.
@@ -35,6 +38,8 @@ type KeyPatch struct {
 	AllowedPaths *[]string
 	Permissions  *[]string
 	Admin, Staff *bool
+	// Tier points to the new tier; a pointer to "" returns the key to the "default" tier.
+	Tier *string
 	// ExpiresAt points to the new expiry; a pointer to the zero time removes the expiry.
 	ExpiresAt *time.Time
 }
@@ -42,7 +47,7 @@ type KeyPatch struct {
 // Empty reports whether the patch changes nothing.
 func (p KeyPatch) Empty() bool {
 	return p.Name == nil && p.Active == nil && p.AllowedPaths == nil && p.Permissions == nil &&
-		p.Admin == nil && p.Staff == nil && p.ExpiresAt == nil
+		p.Admin == nil && p.Staff == nil && p.Tier == nil && p.ExpiresAt == nil
 }
 
 // CreateKey generates a key, stores its hash and publishes it. raw is the key itself, which
@@ -57,7 +62,7 @@ func (s *Service) CreateKey(ctx context.Context, who auth.Principal, in NewKey) 
 		return k, "", 0, err
 	}
 	k = store.Key{ID: id, Name: in.Name, Prefix: auth.Prefix(raw), SHA256: auth.Hash(raw), Active: true,
-		AllowedPaths: in.AllowedPaths, Permissions: in.Permissions, Admin: in.Admin, Staff: in.Staff,
+		AllowedPaths: in.AllowedPaths, Permissions: in.Permissions, Admin: in.Admin, Staff: in.Staff, Tier: in.Tier,
 		ExpiresAt: in.ExpiresAt, CreatedAt: now, UpdatedAt: now}
 	if in.Active != nil {
 		k.Active = *in.Active
@@ -65,10 +70,14 @@ func (s *Service) CreateKey(ctx context.Context, who auth.Principal, in NewKey) 
 	if !in.ExpiresAt.IsZero() {
 		k.ExpiresAt = in.ExpiresAt.UTC().Truncate(time.Microsecond)
 	}
-	if err := validateKey(&k, now); err != nil {
-		return store.Key{}, "", 0, err
-	}
 	err = s.store.Write(ctx, func(tx store.Tx) error {
+		tiers, err := currentTiers(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := validateKey(&k, now, tiers); err != nil {
+			return err
+		}
 		if err := tx.InsertKey(ctx, k); err != nil {
 			return err
 		}
@@ -135,6 +144,9 @@ func (s *Service) UpdateKey(ctx context.Context, who auth.Principal, id string, 
 		if p.Staff != nil {
 			k.Staff = *p.Staff
 		}
+		if p.Tier != nil {
+			k.Tier = *p.Tier
+		}
 		if p.ExpiresAt != nil {
 			k.ExpiresAt = time.Time{}
 			if !p.ExpiresAt.IsZero() {
@@ -144,7 +156,11 @@ func (s *Service) UpdateKey(ctx context.Context, who auth.Principal, id string, 
 		if sameKeyConfig(before, k) {
 			return nil
 		}
-		if err := validateKey(&k, now); err != nil {
+		tiers, err := currentTiers(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := validateKey(&k, now, tiers); err != nil {
 			return err
 		}
 		k.UpdatedAt = now
@@ -194,40 +210,82 @@ func saveKeyChange(ctx context.Context, tx store.Tx, now time.Time, who auth.Pri
 
 func sameKeyConfig(a, b store.Key) bool {
 	return a.Name == b.Name && a.Active == b.Active && slices.Equal(a.AllowedPaths, b.AllowedPaths) &&
-		slices.Equal(a.Permissions, b.Permissions) && a.Admin == b.Admin && a.Staff == b.Staff && a.ExpiresAt.Equal(b.ExpiresAt)
+		slices.Equal(a.Permissions, b.Permissions) && a.Admin == b.Admin && a.Staff == b.Staff && a.Tier == b.Tier &&
+		a.ExpiresAt.Equal(b.ExpiresAt)
 }
 
 // validateKey checks a key with exactly the rules the filter applies, by encoding it into a
-// one-key snapshot and decoding that as the filter would; errors name the API's fields.
-func validateKey(k *store.Key, now time.Time) error {
+// one-key snapshot and decoding that as the filter would; errors name the API's fields. tiers
+// are the names of the current policy's rate_limit_tiers, which the key's tier must be one of
+// (the one-key snapshot leaves the tier out: it has no tiers to check it against).
+func validateKey(k *store.Key, now time.Time, tiers map[string]bool) error {
 	var d strictjson.Decoder
+	checkKeyFields(&d, "", k, now, tiers)
+	snapshotProblems([]store.Key{*k}, now, func(_ int, field, msg string) { d.Errorf(field, "%s", msg) })
+	return d.Err()
+}
+
+// checkKeyFields adds the problems of k that a snapshot does not judge (the API's own bounds,
+// an expiry in the past, the tier) under the path prefix ("" or "line[3].").
+func checkKeyFields(d *strictjson.Decoder, prefix string, k *store.Key, now time.Time, tiers map[string]bool) {
 	if k.Name == "" {
-		d.Errorf("name", "required")
+		d.Errorf(prefix+"name", "required")
+	}
+	if msg := tierProblem(k.Tier, tiers); msg != "" {
+		d.Errorf(prefix+"tier", "%s", msg)
 	}
 	if len(k.AllowedPaths) > MaxListEntries {
-		d.Errorf("allowed_paths", "has %d entries, at most %d are allowed", len(k.AllowedPaths), MaxListEntries)
+		d.Errorf(prefix+"allowed_paths", "has %d entries, at most %d are allowed", len(k.AllowedPaths), MaxListEntries)
 	}
 	if len(k.Permissions) > MaxListEntries {
-		d.Errorf("permissions", "has %d entries, at most %d are allowed", len(k.Permissions), MaxListEntries)
+		d.Errorf(prefix+"permissions", "has %d entries, at most %d are allowed", len(k.Permissions), MaxListEntries)
 	}
 	if !k.ExpiresAt.IsZero() && !k.ExpiresAt.After(now) {
-		d.Errorf("expires_at", "must be in the future (to disable a key now, set active to false)")
+		d.Errorf(prefix+"expires_at", "must be in the future (to disable a key now, set active to false)")
 	}
+}
+
+// snapshotProblems encodes keys into one snapshot and decodes it as the filter would, and
+// reports each problem of keys[i] with its API field (a path inside the key, "" for the key).
+// Keys with the same id or hash are reported as duplicates of each other.
+func snapshotProblems(keys []store.Key, now time.Time, report func(i int, field, msg string)) {
 	doc := &policy.Document{Version: policy.Version, DefaultAction: policy.ActionDeny, DefaultLimits: policy.DefaultLimitsValue(),
-		Keys: []policy.Key{{ID: k.ID, Name: k.Name, SHA256: k.SHA256, Active: k.Active,
-			AllowedPaths: k.AllowedPaths, Permissions: k.Permissions, Admin: k.Admin, Staff: k.Staff, ExpiresAt: k.ExpiresAt}}}
+		Keys: make([]policy.Key, len(keys))}
+	for i, k := range keys {
+		doc.Keys[i] = policy.Key{ID: k.ID, Name: k.Name, SHA256: k.SHA256, Active: k.Active,
+			AllowedPaths: k.AllowedPaths, Permissions: k.Permissions, Admin: k.Admin, Staff: k.Staff, ExpiresAt: k.ExpiresAt}
+	}
 	payload, err := snapshot.Encode(1, now, doc)
 	if err == nil {
 		_, err = snapshot.Decode(payload)
 	}
-	if err != nil {
-		var fe *strictjson.Errors
-		if !errors.As(err, &fe) {
-			return invalid("", "%v", err)
-		}
-		for _, e := range fe.List {
-			d.Errorf(strings.TrimPrefix(e.Path, "policy.keys[0]."), "%s", e.Msg)
-		}
+	if err == nil {
+		return
 	}
-	return d.Err()
+	var fe *strictjson.Errors
+	if !errors.As(err, &fe) {
+		report(0, "", err.Error())
+		return
+	}
+	for _, e := range fe.List {
+		i, field, ok := keyPath(e.Path)
+		if !ok || i >= len(keys) {
+			report(0, "", e.Path+": "+e.Msg)
+			continue
+		}
+		report(i, field, e.Msg)
+	}
+}
+
+// keyPath splits "policy.keys[12].name" into 12 and "name".
+func keyPath(path string) (i int, field string, ok bool) {
+	rest, found := strings.CutPrefix(path, "policy.keys[")
+	if !found {
+		return 0, "", false
+	}
+	num, field, found := strings.Cut(rest, "]")
+	if i, err := strconv.Atoi(num); err == nil && found {
+		return i, strings.TrimPrefix(field, "."), true
+	}
+	return 0, "", false
 }

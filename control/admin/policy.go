@@ -101,6 +101,9 @@ func (s *Service) ReplacePolicy(ctx context.Context, who auth.Principal, ifMatch
 			p = Policy{Document: old, ETag: ETag(cur.Version), Version: cur.Version}
 			return nil
 		}
+		if err := checkRemovedTiers(ctx, tx, cur.Document, doc); err != nil {
+			return err
+		}
 		st, err := tx.BumpVersion(ctx, now)
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"time"
@@ -58,15 +59,23 @@ const (
 )
 
 // CheckNewKey validates in as CreateKey would, storing nothing.
-func (s *Service) CheckNewKey(in NewKey) error {
+func (s *Service) CheckNewKey(ctx context.Context, in NewKey) error {
+	tiers, err := s.readTiers(ctx)
+	if err != nil {
+		return err
+	}
 	k := store.Key{ID: checkID, SHA256: checkSHA256, Name: in.Name, Active: true,
-		AllowedPaths: in.AllowedPaths, Permissions: in.Permissions, ExpiresAt: in.ExpiresAt}
-	return validateKey(&k, s.now())
+		AllowedPaths: in.AllowedPaths, Permissions: in.Permissions, Tier: in.Tier, ExpiresAt: in.ExpiresAt}
+	return validateKey(&k, s.now(), tiers)
 }
 
 // CheckKeyPatch validates the fields p sets as UpdateKey would, storing nothing; the fields it
 // leaves alone are taken as valid.
-func (s *Service) CheckKeyPatch(p KeyPatch) error {
+func (s *Service) CheckKeyPatch(ctx context.Context, p KeyPatch) error {
+	tiers, err := s.readTiers(ctx)
+	if err != nil {
+		return err
+	}
 	k := store.Key{ID: checkID, SHA256: checkSHA256, Name: "unchanged", Active: true}
 	if p.Name != nil {
 		k.Name = *p.Name
@@ -77,8 +86,11 @@ func (s *Service) CheckKeyPatch(p KeyPatch) error {
 	if p.Permissions != nil {
 		k.Permissions = *p.Permissions
 	}
+	if p.Tier != nil {
+		k.Tier = *p.Tier
+	}
 	if p.ExpiresAt != nil && !p.ExpiresAt.IsZero() {
 		k.ExpiresAt = p.ExpiresAt.UTC().Truncate(time.Microsecond)
 	}
-	return validateKey(&k, s.now())
+	return validateKey(&k, s.now(), tiers)
 }

@@ -10,21 +10,23 @@ import (
 // KeyView is an API key as the API shows it and the audit log records it: the key itself only
 // as its first characters, never its hash.
 type KeyView struct {
-	ID           string     `json:"id"`
-	Name         string     `json:"name"`
-	MaskedKey    string     `json:"masked_key"`
-	Active       bool       `json:"active"`
-	Status       string     `json:"status"` // active, inactive, expired or revoked
-	AllowedPaths []string   `json:"allowed_paths"`
-	Permissions  []string   `json:"permissions"`
-	Admin        bool       `json:"admin"`
-	Staff        bool       `json:"staff"`
-	ExpiresAt    *time.Time `json:"expires_at"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
-	LastUsedAt   *time.Time `json:"last_used_at"`
-	UseCount     uint64     `json:"use_count"`
-	RevokedAt    *time.Time `json:"revoked_at"`
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	MaskedKey    string   `json:"masked_key"`
+	Active       bool     `json:"active"`
+	Status       string   `json:"status"` // active, inactive, expired or revoked
+	AllowedPaths []string `json:"allowed_paths"`
+	Permissions  []string `json:"permissions"`
+	Admin        bool     `json:"admin"`
+	Staff        bool     `json:"staff"`
+	// Tier is the rate-limit tier the key names; empty: the policy's "default" tier.
+	Tier       string     `json:"tier"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	UseCount   uint64     `json:"use_count"`
+	RevokedAt  *time.Time `json:"revoked_at"`
 }
 
 // ViewKey builds the view of k at time now (which decides "expired").
@@ -32,7 +34,7 @@ func ViewKey(k store.Key, now time.Time) KeyView {
 	v := KeyView{
 		ID: k.ID, Name: k.Name, MaskedKey: auth.Mask(k.Prefix), Active: k.Active,
 		AllowedPaths: nonNil(k.AllowedPaths), Permissions: nonNil(k.Permissions), Admin: k.Admin, Staff: k.Staff,
-		ExpiresAt: timePtr(k.ExpiresAt), CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt,
+		Tier: k.Tier, ExpiresAt: timePtr(k.ExpiresAt), CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt,
 		LastUsedAt: timePtr(k.LastUsedAt), UseCount: k.UseCount, RevokedAt: timePtr(k.RevokedAt),
 	}
 	switch {
@@ -58,6 +60,7 @@ type auditKey struct {
 	Permissions  []string   `json:"permissions"`
 	Admin        bool       `json:"admin"`
 	Staff        bool       `json:"staff"`
+	Tier         string     `json:"tier,omitempty"`
 	ExpiresAt    *time.Time `json:"expires_at"`
 	RevokedAt    *time.Time `json:"revoked_at"`
 }
@@ -65,7 +68,7 @@ type auditKey struct {
 func auditKeyOf(k store.Key) auditKey {
 	return auditKey{ID: k.ID, Name: k.Name, MaskedKey: auth.Mask(k.Prefix), Active: k.Active,
 		AllowedPaths: nonNil(k.AllowedPaths), Permissions: nonNil(k.Permissions), Admin: k.Admin, Staff: k.Staff,
-		ExpiresAt: timePtr(k.ExpiresAt), RevokedAt: timePtr(k.RevokedAt)}
+		Tier: k.Tier, ExpiresAt: timePtr(k.ExpiresAt), RevokedAt: timePtr(k.RevokedAt)}
 }
 
 // TokenView is an admin or data-plane token as the API shows it and the audit log records it.

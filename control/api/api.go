@@ -119,6 +119,7 @@ func (s *server) routes() chi.Router {
 		r.Group(func(r chi.Router) {
 			r.Use(s.require(adminWrite))
 			r.Post("/v1/keys", s.createKey)
+			r.Post("/v1/keys:import", s.importKeys)
 			r.Patch("/v1/keys/{id}", s.updateKey)
 			r.Delete("/v1/keys/{id}", s.revokeKey)
 			r.Put("/v1/policy", s.putPolicy)

@@ -35,6 +35,14 @@ func optStrings(r *strictjson.Reader, field string) []string {
 	return list
 }
 
+// optString reads a string where null means none (the empty string).
+func optString(r *strictjson.Reader, field string) string {
+	if r.IsNull() {
+		return ""
+	}
+	return r.String("", field)
+}
+
 // optTime reads an RFC 3339 time where null means none (the zero time).
 func optTime(r *strictjson.Reader, field string) time.Time {
 	if r.IsNull() {

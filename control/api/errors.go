@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/portcullis/portcullis/control/admin"
 	"github.com/portcullis/portcullis/control/store"
@@ -52,6 +53,7 @@ func errorFor(err error) *apiError {
 		mbe *http.MaxBytesError
 		se  *strictjson.SyntaxError
 		fe  *strictjson.Errors
+		tiu *admin.TierInUseError
 	)
 	switch {
 	case errors.As(err, &ae):
@@ -82,6 +84,17 @@ func errorFor(err error) *apiError {
 		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such object"}
 	case errors.Is(err, store.ErrConflict):
 		return &apiError{status: http.StatusConflict, code: "conflict", msg: "an object with this id or secret already exists"}
+	case errors.As(err, &tiu):
+		e := &apiError{status: http.StatusConflict, code: "tier_in_use", msg: tiu.Error()}
+		for _, u := range tiu.Tiers {
+			list := strings.Join(u.KeyIDs, ", ")
+			if more := u.Total - len(u.KeyIDs); more > 0 {
+				list += fmt.Sprintf(" and %d more", more)
+			}
+			e.details = append(e.details, detail{Field: "rate_limit_tiers",
+				Message: fmt.Sprintf("tier %q is still named by %d keys: %s", u.Tier, u.Total, list)})
+		}
+		return e
 	case errors.Is(err, admin.ErrRevoked):
 		return &apiError{status: http.StatusConflict, code: "key_revoked", msg: err.Error()}
 	case errors.Is(err, admin.ErrTooManyRevocations):

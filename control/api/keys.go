@@ -28,7 +28,7 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request) {
 	}
 	in, err := decodeNewKey(body)
 	if err != nil {
-		s.fail(w, r, admin.WithCheck(err, func() error { return s.cfg.Admin.CheckNewKey(in) }))
+		s.fail(w, r, admin.WithCheck(err, func() error { return s.cfg.Admin.CheckNewKey(r.Context(), in) }))
 		return
 	}
 	who, _ := auth.FromContext(r.Context())
@@ -43,38 +43,59 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func decodeNewKey(body []byte) (admin.NewKey, error) {
-	var (
-		r       = strictjson.NewReader(body)
-		in      admin.NewKey
-		sawName bool
-	)
+	var in admin.NewKey
+	err := decodeKeyObject(body, &in, nil)
+	return in, err
+}
+
+// decodeKeyObject reads a new key's JSON object into in; extra, if set, reads the fields a
+// caller adds to those of a new key (false for a field that is not one of them).
+func decodeKeyObject(body []byte, in *admin.NewKey, extra func(r *strictjson.Reader, k string) bool) error {
+	r := strictjson.NewReader(body)
+	sawName := false
 	isObject := r.Peek() == strictjson.Object
 	for k := range r.Object("") {
-		switch k {
-		case "name":
+		if k == "name" {
 			sawName = true
-			in.Name = r.String("", k)
-		case "active":
-			b := r.Bool("", k)
-			in.Active = &b
-		case "allowed_paths":
-			in.AllowedPaths = optStrings(r, k)
-		case "permissions":
-			in.Permissions = optStrings(r, k)
-		case "admin":
-			in.Admin = r.Bool("", k)
-		case "staff":
-			in.Staff = r.Bool("", k)
-		case "expires_at":
-			in.ExpiresAt = optTime(r, k)
-		default:
+		}
+		if extra != nil && extra(r, k) {
+			continue
+		}
+		if !readNewKeyField(r, k, in) {
 			r.Unknown("", k)
 		}
 	}
 	if isObject && !sawName {
 		r.Errorf("name", "required")
 	}
-	return in, r.Finish()
+	return r.Finish()
+}
+
+// readNewKeyField reads the value of field k of a new key into in; false for a field a new key
+// does not have.
+func readNewKeyField(r *strictjson.Reader, k string, in *admin.NewKey) bool {
+	switch k {
+	case "name":
+		in.Name = r.String("", k)
+	case "active":
+		b := r.Bool("", k)
+		in.Active = &b
+	case "allowed_paths":
+		in.AllowedPaths = optStrings(r, k)
+	case "permissions":
+		in.Permissions = optStrings(r, k)
+	case "admin":
+		in.Admin = r.Bool("", k)
+	case "staff":
+		in.Staff = r.Bool("", k)
+	case "tier":
+		in.Tier = optString(r, k)
+	case "expires_at":
+		in.ExpiresAt = optTime(r, k)
+	default:
+		return false
+	}
+	return true
 }
 
 func (s *server) listKeys(w http.ResponseWriter, r *http.Request) {
@@ -113,7 +134,7 @@ func (s *server) updateKey(w http.ResponseWriter, r *http.Request) {
 	}
 	patch, err := decodeKeyPatch(body)
 	if err != nil {
-		s.fail(w, r, admin.WithCheck(err, func() error { return s.cfg.Admin.CheckKeyPatch(patch) }))
+		s.fail(w, r, admin.WithCheck(err, func() error { return s.cfg.Admin.CheckKeyPatch(r.Context(), patch) }))
 		return
 	}
 	who, _ := auth.FromContext(r.Context())
@@ -151,6 +172,9 @@ func decodeKeyPatch(body []byte) (admin.KeyPatch, error) {
 		case "staff":
 			b := r.Bool("", k)
 			p.Staff = &b
+		case "tier":
+			tier := optString(r, k)
+			p.Tier = &tier
 		case "expires_at":
 			t := optTime(r, k)
 			p.ExpiresAt = &t
@@ -159,7 +183,7 @@ func decodeKeyPatch(body []byte) (admin.KeyPatch, error) {
 		}
 	}
 	if !r.Failed() && !r.Stopped() && p.Empty() {
-		r.Errorf("", "give at least one of name, active, allowed_paths, permissions, admin, staff, expires_at")
+		r.Errorf("", "give at least one of name, active, allowed_paths, permissions, admin, staff, tier, expires_at")
 	}
 	return p, r.Finish()
 }

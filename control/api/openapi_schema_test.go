@@ -36,6 +36,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"WebhookShownOnce", shownOnce{}, nil},
 		{"WebhookList", webhookList{}, nil},
 		{"CheckReport", checkReport{}, nil},
+		{"KeyImportResult", importResult{}, nil},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
 			c := schemaChecker{t: t, spec: spec}
@@ -61,6 +62,7 @@ func TestOpenAPIRequestSchemas(t *testing.T) {
 		{"KeyPatch", admin.KeyPatch{}, `"name":"x"`, func(b []byte) error { _, err := decodeKeyPatch(b); return err }},
 		{"WebhookCreate", admin.NewWebhook{}, `"name":"x"`, func(b []byte) error { _, err := decodeNewWebhook(b); return err }},
 		{"WebhookPatch", admin.WebhookPatch{}, `"url":"x"`, func(b []byte) error { _, err := decodeWebhookPatch(b); return err }},
+		{"KeyImportLine", nil, `"name":"x"`, func(b []byte) error { _, err := decodeImportLine(b); return err }},
 		{"EvaluateRequest", nil, `"method":"GET","path":"/"`, func(b []byte) error { _, err := decodeEvaluate(b); return err }},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {

@@ -61,7 +61,7 @@ func BuildFrom(st store.State, in Inputs, priv ed25519.PrivateKey) (*Signed, err
 	doc.Keys = make([]policy.Key, len(keys))
 	for i, k := range keys {
 		doc.Keys[i] = policy.Key{ID: k.ID, Name: k.Name, SHA256: k.SHA256, Active: k.Active,
-			AllowedPaths: k.AllowedPaths, Permissions: k.Permissions, Admin: k.Admin, Staff: k.Staff, ExpiresAt: k.ExpiresAt}
+			AllowedPaths: k.AllowedPaths, Permissions: k.Permissions, Admin: k.Admin, Staff: k.Staff, Tier: k.Tier, ExpiresAt: k.ExpiresAt}
 	}
 	// Canonical order in Go, not the database's collation.
 	slices.SortFunc(doc.Keys, func(a, b policy.Key) int { return strings.Compare(a.ID, b.ID) })

@@ -61,14 +61,23 @@ type Tx interface {
 	PutPolicy(ctx context.Context, p Policy) error
 
 	InsertKey(ctx context.Context, k Key) error
+	// InsertKeys stores a batch of keys as InsertKey does (Write only), in the order given;
+	// ErrConflict if any id or hash is already stored (check with KeyConflicts first to know
+	// which). It is the bulk path: one prepared statement, or COPY where the database has it.
+	InsertKeys(ctx context.Context, keys []Key) error
+	// KeyConflicts returns which of ids and hashes are stored already, revoked keys included.
+	KeyConflicts(ctx context.Context, ids, hashes []string) (storedIDs, storedHashes []string, err error)
 	Key(ctx context.Context, id string) (Key, error)
 	// UpdateKey writes the mutable fields of k (name, active, allowed paths, permissions,
-	// admin and staff flags, expiry, updated and revoked times).
+	// admin and staff flags, tier, expiry, updated and revoked times).
 	UpdateKey(ctx context.Context, k Key) error
 	// ListKeys returns up to limit keys with Seq > after, in creation order.
 	ListKeys(ctx context.Context, after int64, limit int) ([]Key, error)
 	// PublishedKeys returns every key that is not revoked, ordered by id.
 	PublishedKeys(ctx context.Context) ([]Key, error)
+	// KeysInTiers returns the ids of up to limit keys that are not revoked and name one of
+	// tiers, ordered by id, and how many such keys there are in all.
+	KeysInTiers(ctx context.Context, tiers []string, limit int) (ids []string, total int, err error)
 
 	InsertWebhook(ctx context.Context, w Webhook) error
 	Webhook(ctx context.Context, name string) (Webhook, error)

@@ -42,12 +42,15 @@ type Key struct {
 	Permissions  []string
 	// Admin and Staff are the flags the routes' admin and staff guards require.
 	Admin, Staff bool
-	ExpiresAt    time.Time // zero: never
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	RevokedAt    time.Time // zero: not revoked
-	LastUsedAt   time.Time // zero: never reported
-	UseCount     uint64
+	// Tier names the policy's rate_limit_tiers entry the key is limited by; empty: the
+	// "default" tier, when the policy defines one.
+	Tier       string
+	ExpiresAt  time.Time // zero: never
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	RevokedAt  time.Time // zero: not revoked
+	LastUsedAt time.Time // zero: never reported
+	UseCount   uint64
 }
 
 // TokenKind separates admin API tokens from data-plane (snapshot polling) tokens.

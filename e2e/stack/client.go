@@ -31,6 +31,7 @@ type NewKey struct {
 	Permissions  []string   `json:"permissions,omitempty"`
 	Admin        bool       `json:"admin,omitempty"`
 	Staff        bool       `json:"staff,omitempty"`
+	Tier         string     `json:"tier,omitempty"`
 	ExpiresAt    *time.Time `json:"expires_at,omitempty"`
 }
 

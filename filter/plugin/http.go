@@ -33,6 +33,9 @@ type httpContext struct {
 	reqEnded bool // the request had no body
 	// leases are the concurrency slots the request holds until its stream ends.
 	leases []engine.Lease
+	// limits is where the engine records the rate-limit checks of this request: part of the
+	// context's own allocation rather than one more per limited request.
+	limits engine.LimitResult
 }
 
 // panicHook lets tests inject a panic inside a callback; nil in production builds.
@@ -65,7 +68,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	h.method, h.path = req.Method, req.Path
 	req.SourceFunc = sourceAddress // read only by routes with IP rules
 	if h.engine.UsesCounters() {
-		req.Counters, req.Owner = sharedCounters{}, h.plugin.limits.owner
+		req.Counters, req.Owner, req.Limits = sharedCounters{}, h.plugin.limits.owner, &h.limits
 	}
 	d := h.engine.Decide(&req)
 	h.plugin.metrics.countLimits(d.Limits)

@@ -45,6 +45,11 @@ type LimitResult struct {
 	denyEdits []HeaderEdit
 }
 
+// reset readies r for a new request, keeping the capacity of its lists.
+func (r *LimitResult) reset() {
+	*r = LimitResult{Leases: r.Leases[:0], Global: r.Global[:0], more: r.more[:0]}
+}
+
 // record is one limit as the request left it: its level after the request when it was let
 // through, the level found when it was refused.
 type record struct {
@@ -167,7 +172,12 @@ func (c *rateCheck) onHeaders(f *flow) Code {
 	if f.r.Counters == nil {
 		return CodeInternalError // the host must supply a store when UsesCounters
 	}
-	res := &LimitResult{}
+	res := f.r.Limits
+	if res == nil {
+		res = &LimitResult{}
+	} else {
+		res.reset()
+	}
 	f.limits = res
 	for i := range refs {
 		if refs[i].l.rate == 0 {

@@ -23,19 +23,27 @@ const benchOneLimit = `, "rate_limits": [{"by": "api_key", "rate": 1000000, "per
 // and with two stacked limits.
 func BenchmarkRateLimit(b *testing.B) {
 	headers := [][2]string{{":method", "GET"}, {":authority", "api.example.com"}, {":path", "/v1/builds/42"}, {"user-agent", "bench"}, {"x-api-key", scenario.KeyFull}}
-	for _, tc := range []struct{ name, limits string }{
-		{"allow-no-limit", ""},
-		{"allow-one-limit", benchOneLimit},
-		{"allow-two-limits", `, "rate_limits": [{"by": "api_key", "rate": 1000000, "per": "second", "burst": 1000000}, {"by": "route", "rate": 1000000, "per": "second", "burst": 1000000}]`},
+	for _, tc := range []struct {
+		name, limits string
+		scratch      bool // the caller keeps the LimitResult (Request.Limits), as the filter does
+	}{
+		{"allow-no-limit", "", false},
+		{"allow-one-limit", benchOneLimit, false},
+		{"allow-one-limit-caller-result", benchOneLimit, true},
+		{"allow-two-limits", `, "rate_limits": [{"by": "api_key", "rate": 1000000, "per": "second", "burst": 1000000}, {"by": "route", "rate": 1000000, "per": "second", "burst": 1000000}]`, false},
 	} {
 		e := compile(b, benchLimitPolicy(tc.limits))
 		store := engine.NewMemoryCounters()
 		b.Run(tc.name, func(b *testing.B) {
 			now := time.Now()
+			var res *engine.LimitResult
+			if tc.scratch {
+				res = new(engine.LimitResult)
+			}
 			b.ReportAllocs()
 			for b.Loop() {
 				now = now.Add(time.Microsecond)
-				if d := e.Decide(&engine.Request{Method: "GET", Authority: "api.example.com", Path: "/v1/builds/42", Headers: headers, Now: now, Counters: store}); !d.Allow {
+				if d := e.Decide(&engine.Request{Method: "GET", Authority: "api.example.com", Path: "/v1/builds/42", Headers: headers, Now: now, Counters: store, Limits: res}); !d.Allow {
 					b.Fatal(d.Code)
 				}
 			}

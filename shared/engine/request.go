@@ -26,6 +26,10 @@ type Request struct {
 	// concurrency slots it holds.
 	Counters Counters
 	Owner    uint64
+	// Limits, if set, is where the rate-limit and concurrency checks record what they did
+	// (Decision.Limits then points to it), so that a caller that keeps one per request (the
+	// filter, in its HTTP context) spares the allocation. nil: allocated when needed.
+	Limits *LimitResult
 }
 
 // Decision is the outcome for one request.

@@ -100,6 +100,8 @@ func newDialect(channel string) *dialect {
 			_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, channel, fmt.Sprint(version))
 			return err
 		},
+		CopyKeys:    copyKeys,
+		JSONStrings: `SELECT jsonb_array_elements_text($1::jsonb)`,
 	}
 	return d
 }
@@ -112,4 +114,17 @@ func channelName(schema string) string {
 		name = name[:63]
 	}
 	return name
+}
+
+// copyKeys inserts rows into api_keys with COPY, on the driver connection under conn: the
+// transaction is the session's, so the rows commit or roll back with it.
+func copyKeys(ctx context.Context, conn *sql.Conn, rows [][]any) error {
+	return conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("copy keys: driver connection is %T, not pgx", driverConn)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"api_keys"}, sqlstore.KeyInsertColumns, pgx.CopyFromRows(rows))
+		return err
+	})
 }

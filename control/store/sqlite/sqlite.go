@@ -41,6 +41,9 @@ var dialect = &sqlstore.Dialect{
 		var se *sqlite.Error
 		return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 	},
+	JSONStrings: `SELECT value FROM json_each($1)`,
+	BulkStart:   `PRAGMA cache_size = -262144`, // 256 MiB, used as the import needs it
+	BulkEnd:     `PRAGMA cache_size = -2000`,   // SQLite's default, 2 MiB
 }
 
 // Open opens (creating if needed) the database file at path, creating its directory, and

@@ -31,6 +31,8 @@ func Run(t *testing.T, open Open) {
 		{"Policy", testPolicy},
 		{"Keys", testKeys},
 		{"KeyConflicts", testKeyConflicts},
+		{"KeysInTiers", testKeysInTiers},
+		{"InsertKeys", testInsertKeys},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
 		{"RecordUsage", testRecordUsage},
@@ -207,8 +209,8 @@ func key(id, hash string) store.Key {
 
 func testKeys(t *testing.T, s store.Store) {
 	full := store.Key{ID: "k-b", Name: "B", Prefix: "pcs_bbbb", SHA256: "hb", Active: false,
-		AllowedPaths: []string{"/a", "/b"}, Permissions: []string{"read"}, Admin: true, ExpiresAt: t0.Add(time.Hour),
-		CreatedAt: t0, UpdatedAt: t0}
+		AllowedPaths: []string{"/a", "/b"}, Permissions: []string{"read"}, Admin: true, Tier: "gold",
+		ExpiresAt: t0.Add(time.Hour), CreatedAt: t0, UpdatedAt: t0}
 	err := s.Write(ctx, func(tx store.Tx) error {
 		for _, k := range []store.Key{key("k-c", "hc"), full, key("k-a", "ha")} {
 			if err := tx.InsertKey(ctx, k); err != nil {
@@ -234,7 +236,7 @@ func testKeys(t *testing.T, s store.Store) {
 	// Update every mutable field; revoke another key.
 	upd := got
 	upd.Name, upd.Active, upd.AllowedPaths, upd.Permissions = "B2", true, nil, []string{"x", "y"}
-	upd.Admin, upd.Staff = false, true
+	upd.Admin, upd.Staff, upd.Tier = false, true, "silver"
 	upd.ExpiresAt, upd.UpdatedAt = time.Time{}, t0.Add(time.Minute)
 	err = s.Write(ctx, func(tx store.Tx) error {
 		if err := tx.UpdateKey(ctx, upd); err != nil {
@@ -308,6 +310,57 @@ func testKeyConflicts(t *testing.T, s store.Store) {
 		err := s.Write(ctx, func(tx store.Tx) error { return tx.InsertKey(ctx, k) })
 		if !errors.Is(err, store.ErrConflict) {
 			t.Errorf("%s: InsertKey = %v, want ErrConflict", name, err)
+		}
+	}
+}
+
+// testKeysInTiers: the keys that still name a tier, which a policy update must keep; revoked
+// keys and keys without a tier do not count.
+func testKeysInTiers(t *testing.T, s store.Store) {
+	tiered := func(id, hash, tier string) store.Key { k := key(id, hash); k.Tier = tier; return k }
+	err := s.Write(ctx, func(tx store.Tx) error {
+		for _, k := range []store.Key{tiered("k3", "h3", "gold"), tiered("k1", "h1", "gold"), tiered("k2", "h2", "silver"),
+			key("k4", "h4"), tiered("k5", "h5", "bronze")} {
+			if err := tx.InsertKey(ctx, k); err != nil {
+				return err
+			}
+		}
+		k5, err := tx.Key(ctx, "k5")
+		if err != nil {
+			return err
+		}
+		k5.RevokedAt = t0
+		return tx.UpdateKey(ctx, k5)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		tiers     []string
+		limit     int
+		wantIDs   []string
+		wantTotal int
+	}{
+		{[]string{"gold", "silver"}, 10, []string{"k1", "k2", "k3"}, 3},
+		{[]string{"gold", "silver"}, 2, []string{"k1", "k2"}, 3},
+		{[]string{"gold"}, 10, []string{"k1", "k3"}, 2},
+		{[]string{"bronze"}, 10, nil, 0}, // only a revoked key
+		{[]string{""}, 10, []string{"k4"}, 1},
+		{nil, 10, nil, 0},
+	}
+	for _, tc := range tests {
+		err := s.Read(ctx, func(tx store.Tx) error {
+			ids, total, err := tx.KeysInTiers(ctx, tc.tiers, tc.limit)
+			if err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(ids, tc.wantIDs) || total != tc.wantTotal {
+				return fmt.Errorf("KeysInTiers(%q, %d) = %v, %d; want %v, %d", tc.tiers, tc.limit, ids, total, tc.wantIDs, tc.wantTotal)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
 		}
 	}
 }

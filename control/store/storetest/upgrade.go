@@ -23,7 +23,7 @@ type Legacy struct {
 
 // RunUpgrade checks that a database of an earlier release upgrades on open: rows written by the
 // old schema keep every value, and the columns added since start at their documented defaults
-// (a key without admin and staff flags) and then store values like any other.
+// (a key without admin and staff flags or a tier) and then store values like any other.
 func RunUpgrade(t *testing.T, legacy func(t *testing.T) Legacy) {
 	old := legacy(t)
 	// A key as release 1 wrote it: the columns of 001_init.sql only.
@@ -54,7 +54,7 @@ func RunUpgrade(t *testing.T, legacy func(t *testing.T) Legacy) {
 
 	// The new columns take values, and the upgraded database keeps working for new keys.
 	err = s.Write(ctx, func(tx store.Tx) error {
-		got.Admin, got.Staff = true, true
+		got.Admin, got.Staff, got.Tier = true, true, "gold"
 		if err := tx.UpdateKey(ctx, got); err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func RunUpgrade(t *testing.T, legacy func(t *testing.T) Legacy) {
 			return err
 		}
 		if len(keys) != 2 || keys[0].ID != "k-new" || keys[0].Admin || !keys[0].Staff ||
-			keys[1].ID != "k-old" || !keys[1].Admin || !keys[1].Staff {
+			keys[1].ID != "k-old" || !keys[1].Admin || !keys[1].Staff || keys[0].Tier != "" || keys[1].Tier != "gold" {
 			return fmt.Errorf("keys after the upgrade = %+v", keys)
 		}
 		return nil

@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
+	"strings"
 
 	"github.com/portcullis/portcullis/control/store"
 )
 
-const keyColumns = `seq, id, name, prefix, sha256, active, allowed_paths, permissions, is_admin, is_staff,
+const keyColumns = `seq, id, name, prefix, sha256, active, allowed_paths, permissions, is_admin, is_staff, tier,
 	expires_at, created_at, updated_at, revoked_at, last_used_at, use_count`
 
 func scanKey(row scanner, d *Dialect) (store.Key, error) {
@@ -19,7 +21,7 @@ func scanKey(row scanner, d *Dialect) (store.Key, error) {
 		used                              sql.NullTime
 		count                             int64
 	)
-	err := row.Scan(&k.Seq, &k.ID, &k.Name, &k.Prefix, &k.SHA256, &k.Active, &paths, &perms, &k.Admin, &k.Staff,
+	err := row.Scan(&k.Seq, &k.ID, &k.Name, &k.Prefix, &k.SHA256, &k.Active, &paths, &perms, &k.Admin, &k.Staff, &k.Tier,
 		&expires, &created, &updated, &revoke, &used, &count)
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, store.ErrNotFound
@@ -38,19 +40,98 @@ func scanKey(row scanner, d *Dialect) (store.Key, error) {
 	return k, nil
 }
 
+// insertKeySQL inserts the KeyInsertColumns.
+var insertKeySQL = func() string {
+	marks := make([]string, len(KeyInsertColumns))
+	for i := range marks {
+		marks[i] = "$" + strconv.Itoa(i+1)
+	}
+	return `INSERT INTO api_keys (` + strings.Join(KeyInsertColumns, ", ") + `) VALUES (` + strings.Join(marks, ", ") + `)`
+}()
+
+// keyRow is k as the values of KeyInsertColumns.
+func (t *txn) keyRow(k store.Key) []any {
+	return []any{k.ID, k.Name, k.Prefix, k.SHA256, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions),
+		k.Admin, k.Staff, k.Tier, t.d.time(k.ExpiresAt), t.d.time(k.CreatedAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt), int64(0)}
+}
+
 func (t *txn) InsertKey(ctx context.Context, k store.Key) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, prefix, sha256, active, allowed_paths, permissions,
-		is_admin, is_staff, expires_at, created_at, updated_at, revoked_at, use_count)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)`,
-		k.ID, k.Name, k.Prefix, k.SHA256, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions),
-		k.Admin, k.Staff, t.d.time(k.ExpiresAt), t.d.time(k.CreatedAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt))
-	if err != nil {
+	if _, err := t.tx.ExecContext(ctx, insertKeySQL, t.keyRow(k)...); err != nil {
 		return t.fail("insert key", err)
 	}
 	return nil
+}
+
+func (t *txn) InsertKeys(ctx context.Context, keys []store.Key) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	if t.d.CopyKeys != nil {
+		rows := make([][]any, len(keys))
+		for i, k := range keys {
+			rows[i] = t.keyRow(k)
+		}
+		if err := t.d.CopyKeys(ctx, t.conn, rows); err != nil {
+			return t.fail("copy keys", err)
+		}
+		return nil
+	}
+	if t.d.BulkStart != "" && !t.bulk {
+		if _, err := t.tx.ExecContext(ctx, t.d.BulkStart); err != nil {
+			return t.fail("start bulk insert", err)
+		}
+		t.bulk = true
+	}
+	if t.insertKey == nil {
+		stmt, err := t.tx.PrepareContext(ctx, insertKeySQL)
+		if err != nil {
+			return t.fail("prepare key insert", err)
+		}
+		t.insertKey = stmt
+	}
+	for _, k := range keys {
+		if _, err := t.insertKey.ExecContext(ctx, t.keyRow(k)...); err != nil {
+			return t.fail("insert key", err)
+		}
+	}
+	return nil
+}
+
+func (t *txn) KeyConflicts(ctx context.Context, ids, hashes []string) (storedIDs, storedHashes []string, err error) {
+	if storedIDs, err = t.stored(ctx, "id", ids); err != nil {
+		return nil, nil, err
+	}
+	if storedHashes, err = t.stored(ctx, "sha256", hashes); err != nil {
+		return nil, nil, err
+	}
+	return storedIDs, storedHashes, nil
+}
+
+// stored returns which of values the unique column holds.
+func (t *txn) stored(ctx context.Context, column string, values []string) ([]string, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+column+` FROM api_keys WHERE `+column+` IN (`+t.d.JSONStrings+`)`, encodeList(values))
+	if err != nil {
+		return nil, t.fail("find stored keys", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, t.fail("find stored keys", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail("find stored keys", err)
+	}
+	return out, nil
 }
 
 func (t *txn) Key(ctx context.Context, id string) (store.Key, error) {
@@ -66,8 +147,8 @@ func (t *txn) UpdateKey(ctx context.Context, k store.Key) error {
 		return err
 	}
 	res, err := t.tx.ExecContext(ctx, `UPDATE api_keys SET name = $1, active = $2, allowed_paths = $3, permissions = $4,
-		is_admin = $5, is_staff = $6, expires_at = $7, updated_at = $8, revoked_at = $9 WHERE id = $10`,
-		k.Name, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions), k.Admin, k.Staff,
+		is_admin = $5, is_staff = $6, tier = $7, expires_at = $8, updated_at = $9, revoked_at = $10 WHERE id = $11`,
+		k.Name, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions), k.Admin, k.Staff, k.Tier,
 		t.d.time(k.ExpiresAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt), k.ID)
 	if err != nil {
 		return t.fail("update key", err)
@@ -81,6 +162,38 @@ func (t *txn) ListKeys(ctx context.Context, after int64, limit int) ([]store.Key
 
 func (t *txn) PublishedKeys(ctx context.Context) ([]store.Key, error) {
 	return t.keys(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE revoked_at IS NULL ORDER BY id`)
+}
+
+func (t *txn) KeysInTiers(ctx context.Context, tiers []string, limit int) (ids []string, total int, err error) {
+	if len(tiers) == 0 {
+		return nil, 0, nil
+	}
+	// The tier names are few (a policy holds at most policy.MaxTiers), so one placeholder each.
+	in := make([]string, len(tiers))
+	args := make([]any, len(tiers))
+	for i, name := range tiers {
+		in[i], args[i] = "$"+strconv.Itoa(i+1), name
+	}
+	where := ` FROM api_keys WHERE revoked_at IS NULL AND tier IN (` + strings.Join(in, ", ") + `)`
+	if err := t.tx.QueryRowContext(ctx, `SELECT count(*)`+where, args...).Scan(&total); err != nil {
+		return nil, 0, t.fail("count keys in tiers", err)
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT id`+where+` ORDER BY id LIMIT `+strconv.Itoa(limit), args...)
+	if err != nil {
+		return nil, 0, t.fail("list keys in tiers", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, 0, t.fail("scan key id", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, t.fail("list keys in tiers", err)
+	}
+	return ids, total, nil
 }
 
 func (t *txn) keys(ctx context.Context, query string, args ...any) ([]store.Key, error) {

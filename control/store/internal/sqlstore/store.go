@@ -59,17 +59,25 @@ func (s *Store) Read(ctx context.Context, fn func(store.Tx) error) error {
 
 // Write implements store.Store.
 func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	// A connection of its own, so that Dialect.CopyKeys can reach the driver's connection
+	// inside the transaction.
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: begin write: %w", s.d.Name, err)
 	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin write: %w", s.d.Name, err)
+	}
+	t := &txn{tx: tx, d: s.d, conn: conn}
+	defer t.end(context.WithoutCancel(ctx)) // after the rollback below: deferred calls run last first
 	defer tx.Rollback()
 	if s.d.LockWrites != "" {
 		if _, err := tx.ExecContext(ctx, s.d.LockWrites); err != nil {
 			return fmt.Errorf("%s: lock: %w", s.d.Name, err)
 		}
 	}
-	t := &txn{tx: tx, d: s.d}
 	if err := fn(t); err != nil {
 		return err
 	}

@@ -17,6 +17,21 @@ type txn struct {
 	d        *Dialect
 	readOnly bool
 	bumped   uint64 // the version this transaction bumped to, 0 if none
+	// conn is the connection a Write transaction runs on (nil in Read); insertKey is InsertKeys'
+	// statement, prepared on first use.
+	conn      *sql.Conn
+	insertKey *sql.Stmt
+	bulk      bool // Dialect.BulkStart ran
+}
+
+// end releases what the bulk path set up, once the transaction is over.
+func (t *txn) end(ctx context.Context) {
+	if t.insertKey != nil {
+		t.insertKey.Close()
+	}
+	if t.bulk && t.d.BulkEnd != "" {
+		t.conn.ExecContext(ctx, t.d.BulkEnd) // best effort: the setting only tunes the cache
+	}
 }
 
 var _ store.Tx = (*txn)(nil)

@@ -1,0 +1,144 @@
+package api_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis/control/store"
+)
+
+func hashOf(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(sum[:])
+}
+
+// importState is what an import may change: the keys, the snapshot version and the audit log.
+type importState struct {
+	keys, audit int
+	version     uint64
+}
+
+func (e *env) importState(t *testing.T) importState {
+	t.Helper()
+	keys := expect(t, e.do("GET", "/v1/keys?limit=1000", e.readOnly, nil), http.StatusOK, "")["keys"].([]any)
+	audit := expect(t, e.do("GET", "/v1/audit?limit=1000", e.readOnly, nil), http.StatusOK, "")["entries"].([]any)
+	var st store.State
+	if err := e.store.Read(context.Background(), func(tx store.Tx) (err error) { st, err = tx.State(context.Background()); return }); err != nil {
+		t.Fatal(err)
+	}
+	return importState{keys: len(keys), audit: len(audit), version: st.Version}
+}
+
+// A bad import is refused as a whole: every problem with its line number in one answer, and
+// nothing stored, audited or published.
+func TestImportKeysRefused(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend, envOptions{})
+		expect(t, e.do("PUT", "/v1/policy", adminToken, tieredPolicy, "If-Match", "*"), http.StatusOK, "")
+		stored, _ := e.createKey(map[string]any{"name": "stored"})
+		storedHash := e.snapshotNow().Policy.Keys[0].SHA256
+		good := func(n int) string {
+			return fmt.Sprintf(`{"name":"k%d","sha256":%q}`, n, hashOf(fmt.Sprint("raw", n)))
+		}
+		tests := []struct {
+			name string
+			body string
+			// want are the detail fields, in order.
+			want []string
+		}{
+			{"malformed JSON", good(1) + "\n" + good(2) + "\n{\"name\": \n", []string{"line[3]"}},
+			{"several bad lines", good(1) + "\n" + `{"name":"x"}` + "\n" + good(3) + "\n" +
+				`{"name":"y","sha256":"zz","tier":"platinum","nope":1}`,
+				[]string{"line[2].sha256", "line[4].nope", "line[4].tier", "line[4].sha256"}},
+			{"hash repeated in the file", good(1) + "\n" + good(2) + "\n" +
+				strings.Replace(good(1), `"k1"`, `"again"`, 1), []string{"line[3].sha256"}},
+			{"hash repeated in upper case", good(1) + "\n" + fmt.Sprintf(`{"name":"k2","sha256":%q}`, strings.ToUpper(hashOf("raw1"))),
+				[]string{"line[2].sha256"}},
+			{"hash of a stored key", good(1) + "\n" + fmt.Sprintf(`{"name":"dup","sha256":%q}`, storedHash), []string{"line[2].sha256"}},
+			{"id repeated in the file", `{"id":"key_a","name":"a","sha256":"` + hashOf("a") + `"}` + "\n" +
+				`{"id":"key_a","name":"b","sha256":"` + hashOf("b") + `"}`, []string{"line[2].id"}},
+			{"id of a stored key", fmt.Sprintf(`{"id":%q,"name":"a","sha256":%q}`, stored["id"], hashOf("a")), []string{"line[1].id"}},
+			{"not an object", good(1) + "\n[1,2]\n", []string{"line[2]"}},
+			{"over-long line", good(1) + "\n" + `{"name":"` + strings.Repeat("x", 70<<10) + `"}` + "\n" + good(3), []string{"line[2]"}},
+			{"empty", "\n\n", []string{""}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				before := e.importState(t)
+				r := e.do("POST", "/v1/keys:import", adminToken, tc.body, "Content-Type", "application/jsonl")
+				m := expect(t, r, http.StatusUnprocessableEntity, "invalid_request")
+				if got := detailFields(m); !reflect.DeepEqual(got, tc.want) {
+					t.Errorf("detail fields %q, want %q; body %s", got, tc.want, r.body)
+				}
+				if after := e.importState(t); after != before {
+					t.Errorf("a refused import changed the state: %+v → %+v", before, after)
+				}
+			})
+		}
+	})
+}
+
+// A good import stores every key in one version with one audit entry; the keys are published
+// and authenticate like keys created one by one.
+func TestImportKeys(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend, envOptions{})
+		expect(t, e.do("PUT", "/v1/policy", adminToken, tieredPolicy, "If-Match", "*"), http.StatusOK, "")
+		before := e.importState(t)
+		body := fmt.Sprintf(`{"id":"key_imported_1","name":"one","sha256":%q,"tier":"gold","permissions":["read"],"staff":true}
+
+{"name":"two","sha256":%q,"allowed_paths":["/x"],"expires_at":"2099-01-01T00:00:00Z","active":false}
+{"name":"three","sha256":%q}`, hashOf("raw-one"), strings.ToUpper(hashOf("raw-two")), hashOf("raw-three"))
+		r := e.do("POST", "/v1/keys:import", adminToken, body)
+		m := expect(t, r, http.StatusOK, "")
+		v := versionHeader(t, r)
+		if m["imported"] != float64(3) || v != before.version+1 || m["snapshot_version"] != float64(v) {
+			t.Fatalf("import answer %s, version header %d (was %d)", r.body, v, before.version)
+		}
+		e.waitVersion(v)
+		after := e.importState(t)
+		if after.keys != before.keys+3 || after.audit != before.audit+1 {
+			t.Fatalf("state %+v → %+v: want 3 more keys and exactly one audit entry", before, after)
+		}
+		entry := expect(t, e.do("GET", "/v1/audit?limit=1", e.readOnly, nil), http.StatusOK, "")["entries"].([]any)[0].(map[string]any)
+		if entry["action"] != "key.import" || entry["version"] != float64(v) || !strings.Contains(fmt.Sprint(entry["after"]), "imported:3") {
+			t.Fatalf("audit entry %v", entry)
+		}
+		k := expect(t, e.do("GET", "/v1/keys/key_imported_1", e.readOnly, nil), http.StatusOK, "")
+		if k["tier"] != "gold" || k["staff"] != true || k["status"] != "active" || fmt.Sprint(k["permissions"]) != "[read]" {
+			t.Fatalf("imported key %v", k)
+		}
+		byName := map[string]string{}
+		for _, k := range e.snapshotNow().Policy.Keys {
+			byName[k.Name] = k.SHA256
+		}
+		if byName["two"] != hashOf("raw-two") || byName["three"] != hashOf("raw-three") {
+			t.Fatalf("published hashes %v", byName)
+		}
+		for _, tc := range []struct {
+			raw   string
+			allow bool
+			key   string
+		}{{"raw-one", true, "key_imported_1"}, {"raw-two", false, ""}, {"raw-three", true, ""}} {
+			got := expect(t, e.do("POST", "/v1/evaluate", e.readOnly, map[string]any{"method": "GET", "path": "/x",
+				"headers": map[string]string{"x-api-key": tc.raw}}), http.StatusOK, "")
+			if got["allow"] != tc.allow || (tc.key != "" && got["key_id"] != tc.key) {
+				t.Errorf("evaluate with %s: %v", tc.raw, got)
+			}
+		}
+		// Importing the same file again conflicts with what it stored.
+		r = e.do("POST", "/v1/keys:import", adminToken, body)
+		if got := detailFields(expect(t, r, http.StatusUnprocessableEntity, "invalid_request")); !reflect.DeepEqual(got,
+			[]string{"line[1].id", "line[1].sha256", "line[3].sha256", "line[4].sha256"}) {
+			t.Fatalf("re-import: %s", r.body)
+		}
+		// A read-only token may not import.
+		expect(t, e.do("POST", "/v1/keys:import", e.readOnly, body), http.StatusForbidden, "")
+	})
+}

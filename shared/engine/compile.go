@@ -221,24 +221,40 @@ func (e *Engine) compileJWT(doc *policy.Document) error {
 
 func (e *Engine) compileKeys(doc []policy.Key) error {
 	keys := make([]key, len(doc)) // one allocation for all keys
-	for i, k := range doc {
+	for i := range doc {
 		ck := &keys[i]
-		if n, err := hex.Decode(ck.hash[:], []byte(k.SHA256)); err != nil || n != 32 {
-			return fmt.Errorf("compile policy: keys[%d].sha256 is not 64 hex digits", i)
+		if err := e.compileKey(&doc[i], ck); err != nil {
+			return fmt.Errorf("compile policy: keys[%d]%w", i, err)
 		}
 		if _, dup := e.keys[ck.hash]; dup {
 			return fmt.Errorf("compile policy: keys[%d].sha256 is a duplicate", i)
 		}
-		ck.active, ck.expires, ck.allowed = k.Active, k.ExpiresAt, k.AllowedPaths
-		ck.identity = Identity{Method: "api_key", KeyID: k.ID, Name: k.Name, Permissions: k.Permissions, Admin: k.Admin, Staff: k.Staff}
-		ck.identity.buildUpstream()
-		ck.identity.tier = e.tierOf(k.Tier)
-		for _, l := range ck.identity.tier {
-			e.usesGlobal = e.usesGlobal || l.global
-		}
+		e.usesGlobal = e.usesGlobal || ck.usesGlobalLimits()
 		e.keys[ck.hash] = ck
 	}
 	return nil
+}
+
+// compileKey fills ck from k. Its errors read after the key's position ("keys[3]" + err).
+func (e *Engine) compileKey(k *policy.Key, ck *key) error {
+	if n, err := hex.Decode(ck.hash[:], []byte(k.SHA256)); err != nil || n != 32 {
+		return fmt.Errorf(".sha256 is not 64 hex digits")
+	}
+	ck.active, ck.expires, ck.allowed = k.Active, k.ExpiresAt, k.AllowedPaths
+	ck.identity = Identity{Method: "api_key", KeyID: k.ID, Name: k.Name, Permissions: k.Permissions, Admin: k.Admin, Staff: k.Staff}
+	ck.identity.buildUpstream()
+	ck.identity.tier = e.tierOf(k.Tier)
+	return nil
+}
+
+// usesGlobalLimits reports whether the key's tier counts in the global rate-limit service.
+func (k *key) usesGlobalLimits() bool {
+	for _, l := range k.identity.tier {
+		if l.global {
+			return true
+		}
+	}
+	return false
 }
 
 // RouteCount and KeyCount describe the compiled policy (for logs and metrics).

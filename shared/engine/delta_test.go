@@ -19,7 +19,10 @@ const deltaPolicy = `{"version": 1, "routes": [{"name": "api", "match": {"path_p
   {"id": "alpha", "sha256": "` + "%ALPHA%" + `"},
   {"id": "beta", "sha256": "` + "%BETA%" + `"}]}`
 
-func hashOf(secret string) string { s := sha256.Sum256([]byte(secret)); return hex.EncodeToString(s[:]) }
+func hashOf(secret string) string {
+	s := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(s[:])
+}
 
 func deltaEngine(t *testing.T) *engine.Engine {
 	t.Helper()

@@ -33,7 +33,7 @@ func TestHistory(t *testing.T) {
 	sign := func([]byte) string { return "sig" }
 	versions := []*Signed{
 		{Version: 3, Policy: histDoc(t, "/", []policy.Key{hk("a"), hk("b")}, "t1")},
-		{Version: 4, Policy: histDoc(t, "/", []policy.Key{hk("a"), hk("b"), hk("c")}, "t1")},              // c created
+		{Version: 4, Policy: histDoc(t, "/", []policy.Key{hk("a"), hk("b"), hk("c")}, "t1")},             // c created
 		{Version: 6, Policy: histDoc(t, "/", []policy.Key{hk("a", "/x"), hk("b"), hk("c")}, "t1", "t2")}, // a updated, t2 revoked
 		{Version: 7, Policy: histDoc(t, "/", []policy.Key{hk("a", "/x"), hk("b")}, "t2")},                // c removed, t1 expired
 	}

@@ -23,6 +23,7 @@ import (
 type signer struct {
 	pub  ed25519.PublicKey
 	priv ed25519.PrivateKey
+	now  func() time.Time // the control server's clock for freshness statements
 }
 
 func newSigner(t *testing.T) signer {
@@ -30,7 +31,17 @@ func newSigner(t *testing.T) signer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return signer{pub, priv}
+	return signer{pub, priv, time.Now}
+}
+
+// fresh is the freshness header the control server sends with an answer for version.
+func (s signer) fresh(version uint64) [2]string {
+	return [2]string{snapshot.FreshnessHeader, snapshot.SignFreshness(s.priv, version, s.now())}
+}
+
+// notModified is the control server's 304 for a client holding version.
+func (s signer) notModified(version uint64) [][2]string {
+	return [][2]string{{":status", "304"}, s.fresh(version)}
 }
 
 func (s signer) config(withPolicy bool) []byte {
@@ -58,7 +69,7 @@ func (s signer) snapshotReplyAt(t *testing.T, version uint64, doc string, issued
 	if err != nil {
 		t.Fatal(err)
 	}
-	return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, payload)}}, payload
+	return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, payload)}, s.fresh(version)}, payload
 }
 
 // lastPoll ticks and returns the poll the filter dispatched.
@@ -96,7 +107,7 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 		t.Fatalf("before any snapshot: %d %s, want 503 policy_unavailable", o.Status, o.Body)
 	}
 	poll := lastPoll(t, host)
-	if poll.Upstream != "control" || header(poll.Headers, ":path") != "/v1/snapshot?version=0&wait=5" ||
+	if poll.Upstream != "control" || header(poll.Headers, ":path") != "/v1/snapshot?version=0&wait=5&delta=1" ||
 		header(poll.Headers, "authorization") != "Bearer dp-secret-token" || header(poll.Headers, ":authority") != "portcullis-control" {
 		t.Fatalf("poll = %+v", poll)
 	}
@@ -131,12 +142,12 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 		t.Fatalf("%d polls dispatched, want the answered one and one started at once", len(calls))
 	}
 	again := calls[1]
-	if p := header(again.Headers, ":path"); p != "/v1/snapshot?version=7&wait=5" {
+	if p := header(again.Headers, ":path"); p != "/v1/snapshot?version=7&wait=5&delta=1" {
 		t.Fatalf("next poll path = %q", p)
 	}
 	// It came back "not modified"; the poll after it, on the tick, reports the key's use and
 	// when it happened.
-	host.CallOnHttpCallResponse(again.CalloutID, [][2]string{{":status", "304"}}, nil, nil)
+	host.CallOnHttpCallResponse(again.CalloutID, s.notModified(7), nil, nil)
 	next := lastPoll(t, host)
 	if u := usageOf(t, next); u["k-full"].Count != 1 || len(u) != 1 || !usedBetween(u["k-full"], sent, time.Now()) {
 		t.Fatalf("usage header = %q, want k-full=1 at the time of the request (%v)", header(next.Headers, "x-portcullis-usage"), sent)
@@ -164,13 +175,13 @@ func TestPollKeepsLastGoodPolicy(t *testing.T) {
 		{"signed by another key", func(t *testing.T) ([][2]string, []byte) { return other.snapshotReply(t, 9, revoked) }, "portcullis_snapshots_rejected"},
 		{"no signature", func(t *testing.T) ([][2]string, []byte) {
 			_, body := s.snapshotReply(t, 9, revoked)
-			return [][2]string{{":status", "200"}}, body
+			return [][2]string{{":status", "200"}, s.fresh(9)}, body
 		}, "portcullis_snapshots_rejected"},
 		{"older version", func(t *testing.T) ([][2]string, []byte) { return s.snapshotReply(t, 2, revoked) }, "portcullis_snapshots_rejected"},
 		{"same version", func(t *testing.T) ([][2]string, []byte) { return s.snapshotReply(t, 5, revoked) }, "portcullis_snapshots_rejected"},
 		{"signed garbage", func(t *testing.T) ([][2]string, []byte) {
 			body := []byte(`{"version":9,"policy":{"version":1,"routes":"nope"}}`)
-			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}}, body
+			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}, s.fresh(9)}, body
 		}, "portcullis_snapshots_rejected"},
 		{"server error", func(t *testing.T) ([][2]string, []byte) { return [][2]string{{":status", "500"}}, []byte("oops") }, "portcullis_poll_failures"},
 		{"unreachable", func(t *testing.T) ([][2]string, []byte) { return nil, nil }, "portcullis_poll_failures"},

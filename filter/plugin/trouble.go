@@ -47,6 +47,13 @@ func (p *pluginContext) confirmed() {
 			p.trouble.count, now.Sub(p.trouble.started).Round(time.Second))
 		p.trouble = trouble{}
 	}
-	p.fresh.confirm(now)
+	// The policy is as fresh as the server's signed statement, not as the moment it arrived
+	// (an answer held in transit is that much older); a statement ahead of this clock counts
+	// as now.
+	at := p.freshAt
+	if at.After(now) {
+		at = now
+	}
+	p.fresh.confirm(at)
 	p.fresh.publish(now, p.metrics)
 }

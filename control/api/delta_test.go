@@ -18,7 +18,7 @@ func TestSnapshotDeltas(t *testing.T) {
 		v0 := e.pub.Current().Version
 		open := func(held uint64, r response) *snapshot.Answer {
 			t.Helper()
-			a, err := snapshot.Open(pub, held, e.clock.Now(), time.Minute, snapshot.Reply{
+			a, err := snapshot.Open(pub, held, "test-nonce", snapshot.Reply{
 				NotModified: r.status == http.StatusNotModified, Kind: r.header.Get(snapshot.PayloadHeader),
 				Signature: r.header.Get(snapshot.SignatureHeader), Freshness: r.header.Get(snapshot.FreshnessHeader), Body: r.body})
 			if err != nil {
@@ -35,18 +35,18 @@ func TestSnapshotDeltas(t *testing.T) {
 		}
 
 		var created map[string]any
-		a := next(v0, "&delta=1", func() { created, _ = e.createKey(map[string]any{"name": "first"}) })
+		a := next(v0, "&delta=1&nonce=test-nonce", func() { created, _ = e.createKey(map[string]any{"name": "first"}) })
 		if a.Delta == nil || a.Delta.Base != v0 || a.Delta.Version != v0+1 || len(a.Delta.Changes.PutKeys) != 1 ||
 			a.Delta.Changes.PutKeys[0].ID != created["id"] || len(a.Delta.Changes.RemoveKeys) != 0 {
 			t.Fatalf("delta for a created key: %+v", a.Delta)
 		}
 
 		// Without delta=1 (an older filter): the full snapshot.
-		if a := open(v0, e.do("GET", "/v1/snapshot?version="+strconv.FormatUint(v0, 10), dataplaneToken, nil)); a.Snapshot == nil || len(a.Snapshot.Policy.Keys) != 1 {
+		if a := open(v0, e.do("GET", "/v1/snapshot?nonce=test-nonce&version="+strconv.FormatUint(v0, 10), dataplaneToken, nil)); a.Snapshot == nil || len(a.Snapshot.Policy.Keys) != 1 {
 			t.Fatalf("client without deltas got %+v", a)
 		}
 
-		a = next(v0+1, "&delta=1", func() {
+		a = next(v0+1, "&delta=1&nonce=test-nonce", func() {
 			if r := e.do("DELETE", "/v1/keys/"+created["id"].(string), adminToken, nil); r.status != http.StatusOK {
 				t.Fatalf("revoke: %d %s", r.status, r.body)
 			}
@@ -56,21 +56,25 @@ func TestSnapshotDeltas(t *testing.T) {
 		}
 		// Two versions behind: one delta to the current version, in which the creation and the
 		// revocation cancel out.
-		r := e.do("GET", "/v1/snapshot?delta=1&version="+strconv.FormatUint(v0, 10), dataplaneToken, nil)
+		r := e.do("GET", "/v1/snapshot?nonce=test-nonce&delta=1&version="+strconv.FormatUint(v0, 10), dataplaneToken, nil)
 		if a := open(v0, r); a.Delta == nil || a.Delta.Version != v0+2 || !a.Delta.Changes.Empty() {
 			t.Fatalf("delta across two versions: %+v", a.Delta)
 		}
 
 		// A "not modified" names the current version as of the time it is written.
 		e.fake.Advance(3 * time.Minute)
-		r = e.do("GET", "/v1/snapshot?wait=0&delta=1&version="+strconv.FormatUint(v0+2, 10), dataplaneToken, nil)
-		if a := open(v0+2, r); a.Fresh.Version != v0+2 || !a.Fresh.At.Equal(e.clock.Now().Truncate(time.Millisecond)) {
+		r = e.do("GET", "/v1/snapshot?nonce=test-nonce&wait=0&delta=1&version="+strconv.FormatUint(v0+2, 10), dataplaneToken, nil)
+		if a := open(v0+2, r); a.Fresh.Version != v0+2 || !a.Fresh.At.Equal(e.clock.Now().Truncate(time.Millisecond)) || a.Fresh.Nonce != "test-nonce" {
 			t.Fatalf("not-modified statement: %+v at %v", a.Fresh, e.clock.Now())
 		}
 		// An unknown base (a client that never held it, or history lost): the full snapshot.
-		r = e.do("GET", "/v1/snapshot?delta=1&version=1", dataplaneToken, nil)
+		r = e.do("GET", "/v1/snapshot?nonce=test-nonce&delta=1&version=1", dataplaneToken, nil)
 		if a := open(1, r); v0 > 1 && a.Snapshot == nil {
 			t.Fatalf("unknown base answered with %+v", a)
+		}
+		// A nonce that cannot be one (";" separates the statement) is refused.
+		if r := e.do("GET", "/v1/snapshot?wait=0&nonce=a%3Bb", dataplaneToken, nil); r.status != http.StatusBadRequest {
+			t.Fatalf("nonce with a separator: %d", r.status)
 		}
 	})
 }
@@ -82,8 +86,8 @@ func TestSnapshotPollFromAhead(t *testing.T) {
 	backends(t, func(t *testing.T, backend string) {
 		e := newEnv(t, backend, envOptions{})
 		held := e.pub.Current().Version + 1000
-		r := e.do("GET", "/v1/snapshot?wait=0&delta=1&version="+strconv.FormatUint(held, 10), dataplaneToken, nil)
-		a, err := snapshot.Open(e.pub.PublicKey(), held, e.clock.Now(), time.Minute, snapshot.Reply{
+		r := e.do("GET", "/v1/snapshot?nonce=test-nonce&wait=0&delta=1&version="+strconv.FormatUint(held, 10), dataplaneToken, nil)
+		a, err := snapshot.Open(e.pub.PublicKey(), held, "test-nonce", snapshot.Reply{
 			Kind: r.header.Get(snapshot.PayloadHeader), Signature: r.header.Get(snapshot.SignatureHeader),
 			Freshness: r.header.Get(snapshot.FreshnessHeader), Body: r.body})
 		if err != nil || a.Snapshot == nil || a.Snapshot.Version != held+1 {

@@ -37,6 +37,11 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 		wait = n
 	}
 	deltas := q.Get(snapshot.DeltaParam) == "1"
+	nonce := q.Get(snapshot.NonceParam)
+	if nonce != "" && snapshot.CheckNonce(nonce) != nil {
+		s.fail(w, r, badParam("nonce", "must be 1-%d letters, digits, '-' or '_'", snapshot.MaxNonceBytes))
+		return
+	}
 	s.recordUsage(r, arrived)
 	if err := s.cfg.Publisher.CatchUp(r.Context(), have); err != nil {
 		// The poll is held as usual; its answer names the published version, which the
@@ -65,7 +70,7 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 			h.Set(snapshot.PayloadHeader, kind)
 			h.Set(snapshot.SignatureHeader, sig)
 			h.Set(snapshot.VersionHeader, strconv.FormatUint(cur.Version, 10))
-			h.Set(snapshot.FreshnessHeader, s.cfg.Publisher.Freshness(cur.Version))
+			h.Set(snapshot.FreshnessHeader, s.cfg.Publisher.Freshness(cur.Version, nonce))
 			h.Set("Content-Length", strconv.Itoa(len(payload)))
 			w.WriteHeader(http.StatusOK)
 			w.Write(payload)
@@ -81,7 +86,7 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 		}
 		s.m.notModified.Inc()
 		if cur := s.cfg.Publisher.Current(); cur != nil {
-			w.Header().Set(snapshot.FreshnessHeader, s.cfg.Publisher.Freshness(cur.Version))
+			w.Header().Set(snapshot.FreshnessHeader, s.cfg.Publisher.Freshness(cur.Version, nonce))
 		}
 		w.WriteHeader(http.StatusNotModified)
 		return

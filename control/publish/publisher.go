@@ -97,11 +97,11 @@ func (p *Publisher) Delta(base uint64, cur *Signed) *SignedDelta {
 	return p.hist.delta(base, cur, func(payload []byte) string { return snapshot.SignDelta(p.priv, payload) })
 }
 
-// Freshness signs the statement "version is current as of now" (snapshot.FreshnessHeader).
-// Signing per answer costs tens of microseconds; it keeps every answer's statement as fresh as
-// the answer, which is what lets filters refuse replayed answers within a short window.
-func (p *Publisher) Freshness(version uint64) string {
-	return snapshot.SignFreshness(p.priv, version, p.opts.Clock.Now())
+// Freshness signs the statement "version is current as of now, in answer to the poll that
+// sent nonce" (snapshot.FreshnessHeader). Signing per answer costs tens of microseconds; it is
+// what lets a filter tell this answer from a replayed one.
+func (p *Publisher) Freshness(version uint64, nonce string) string {
+	return snapshot.SignFreshness(p.priv, version, p.opts.Clock.Now(), nonce)
 }
 
 // maxJump bounds how far past its own version a poll can move the counter (see CatchUp), so

@@ -84,9 +84,10 @@ type Control struct {
 	WaitSeconds int
 	// TimeoutMillis bounds one poll; it must exceed WaitSeconds.
 	TimeoutMillis int
-	// FreshnessWindowSeconds is the oldest freshness statement the filter accepts on an answer,
-	// and the policy age past which it reports its policy stale (it keeps enforcing it). It
-	// must exceed WaitSeconds: a healthy policy's age climbs up to WaitSeconds between answers.
+	// FreshnessWindowSeconds is the policy age past which the filter reports its policy stale
+	// (portcullis_policy_stale; it keeps enforcing it): the age counts from the last poll
+	// whose answer carried a valid signed freshness statement for that poll's nonce. It must
+	// exceed WaitSeconds: a healthy policy's age climbs up to WaitSeconds between answers.
 	FreshnessWindowSeconds int
 }
 

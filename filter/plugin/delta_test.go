@@ -64,7 +64,7 @@ func TestPollAppliesDelta(t *testing.T) {
 	if v, _ := host.GetGaugeMetric("portcullis_policy_version"); v != 6 {
 		t.Fatalf("policy version = %d, want 6", v)
 	}
-	if p := header(lastPoll(t, host).Headers, ":path"); p != "/v1/snapshot?version=6&wait=5&delta=1" {
+	if p := header(lastPoll(t, host).Headers, ":path"); p != "/v1/snapshot?version=6&wait=5&delta=1&nonce=test-nonce" {
 		t.Fatalf("next poll = %q", p)
 	}
 }
@@ -91,9 +91,9 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 			hs, body := s.deltaReply(t, 5, 6, revokeFull(t))
 			return hs, []byte(strings.Replace(string(body), `"version":6`, `"version":9`, 1))
 		}},
-		{"stale freshness", func(t *testing.T) ([][2]string, []byte) {
+		{"replayed (freshness for another poll)", func(t *testing.T) ([][2]string, []byte) {
 			hs, body := s.deltaReply(t, 5, 6, revokeFull(t))
-			hs[3][1] = snapshot.SignFreshness(s.priv, 6, time.Now().Add(-time.Hour))
+			hs[3][1] = snapshot.SignFreshness(s.priv, 6, time.Now(), "an-earlier-poll")
 			return hs, body
 		}},
 		{"does not apply (removes a key not in force, then revokes k-full)", func(t *testing.T) ([][2]string, []byte) {
@@ -120,7 +120,7 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 				t.Fatalf("the policy in force changed: k-full %d %s", o.Status, o.Body)
 			}
 			poll := lastPoll(t, host)
-			if p := header(poll.Headers, ":path"); p != "/v1/snapshot?version=5&wait=5" {
+			if p := header(poll.Headers, ":path"); p != "/v1/snapshot?version=5&wait=5&nonce=test-nonce" {
 				t.Fatalf("poll after a refused delta = %q, want a full snapshot asked for", p)
 			}
 			revoked := strings.Replace(scenario.Policy, `"id": "k-full", "name": "Full Access"`, `"id": "k-full", "name": "Full Access", "active": false`, 1)
@@ -129,7 +129,7 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 			if o, _ := send(host, &apiReq); o.Status != 401 {
 				t.Fatalf("after the full snapshot: k-full %d, want 401", o.Status)
 			}
-			if p := header(lastPoll(t, host).Headers, ":path"); p != "/v1/snapshot?version=6&wait=5&delta=1" {
+			if p := header(lastPoll(t, host).Headers, ":path"); p != "/v1/snapshot?version=6&wait=5&delta=1&nonce=test-nonce" {
 				t.Fatalf("poll after the full snapshot = %q, want deltas offered again", p)
 			}
 		})
@@ -137,16 +137,15 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 }
 
 // TestRestartedFilterRefusesReplay: whoever answers a restarted filter's poll can replay an
-// old, validly signed snapshot (one that still holds a key revoked since). Once its freshness
-// statement is older than the window, it is refused and the filter keeps its inline policy.
+// old, validly signed snapshot (one that still holds a key revoked since), with the freshness
+// statement it was served with. That statement answers an earlier poll's nonce: refused, and
+// the filter keeps what it has (here nothing: 503, never open).
 func TestRestartedFilterRefusesReplay(t *testing.T) {
 	s := newSigner(t)
-	clk := &testClock{now: time.Now()}
-	s.now = clk.Now
-	old, oldBody := s.snapshotReply(t, 3, scenario.Policy) // recorded now, replayed later
-	clk.advance(6 * time.Minute)
+	old, oldBody := s.snapshotReply(t, 3, scenario.Policy) // recorded from an earlier poll
+	old[2][1] = snapshot.SignFreshness(s.priv, 3, time.Now(), "an-earlier-poll")
 
-	host := startAt(t, s.config(false), clk) // the restart
+	host, _ := nativeLeg.start(t, s.config(false)) // the restart
 	host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, old, nil, oldBody)
 	if n, _ := host.GetCounterMetric("portcullis_snapshots_applied"); n != 0 {
 		t.Fatal("a snapshot older than the freshness window was applied")
@@ -154,7 +153,7 @@ func TestRestartedFilterRefusesReplay(t *testing.T) {
 	if o, _ := send(host, &apiReq); o.Status != 503 {
 		t.Fatalf("after the replay: %d, want 503 (no policy yet)", o.Status)
 	}
-	if l := strings.Join(host.GetErrorLogs(), "\n"); !strings.Contains(l, "older than the freshness window") {
+	if l := strings.Join(host.GetErrorLogs(), "\n"); !strings.Contains(l, "answers another poll (a replayed answer)") {
 		t.Fatalf("the refusal is not logged with its reason:\n%s", l)
 	}
 	// The genuine answer, fresh, is applied.

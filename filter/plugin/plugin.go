@@ -25,13 +25,14 @@ type pluginContext struct {
 	polling bool
 	// wantFull: the last delta failed, so the next poll asks for a full snapshot.
 	wantFull bool
-	// freshAt is the time of the last accepted freshness statement (the server's clock).
-	freshAt  time.Time
-	inflight map[string]snapshot.Use // usage riding on the poll in flight
-	usage    usage
-	fresh    freshness // when the control server last confirmed the policy
-	trouble  trouble   // the current run of polls that did not refresh it
-	nextPoll time.Time // polls start no sooner (the tick may run faster than the poll interval)
+	// pollNonce is the nonce of the poll in flight, which its answer's signed freshness
+	// statement must repeat.
+	pollNonce string
+	inflight  map[string]snapshot.Use // usage riding on the poll in flight
+	usage     usage
+	fresh     freshness // when the control server last confirmed the policy
+	trouble   trouble   // the current run of polls that did not refresh it
+	nextPoll  time.Time // polls start no sooner (the tick may run faster than the poll interval)
 
 	limits    limitState // rate-limit tables and this VM's concurrency slots (limits.go)
 	ratelimit *config.RateLimitService

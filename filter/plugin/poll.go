@@ -1,6 +1,8 @@
 package plugin
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -51,6 +53,8 @@ func (p *pluginContext) poll() {
 	if !p.wantFull {
 		path += "&" + snapshot.DeltaParam + "=1"
 	}
+	nonce := makeNonce()
+	path += "&" + snapshot.NonceParam + "=" + nonce
 	headers := [][2]string{
 		{":method", "GET"},
 		{":path", path},
@@ -69,6 +73,19 @@ func (p *pluginContext) poll() {
 	}
 	p.polling = true
 	p.inflight = taken
+	p.pollNonce = nonce
+}
+
+// makeNonce returns a poll's nonce; the native tests replace it to sign answers ahead of the
+// poll.
+var makeNonce = newNonce
+
+// newNonce is a poll's nonce: 64 random bits, which the answer's signed freshness statement
+// must repeat.
+func newNonce() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
 }
 
 // onPollResponse handles the control server's answer. Nothing here can make the filter fail
@@ -114,7 +131,7 @@ func (p *pluginContext) onPollResponse(numHeaders, bodySize, _ int) {
 				// Whatever went wrong with a delta, a full snapshot sets it right.
 				p.wantFull = true
 			}
-			p.failed(fmt.Sprintf("rejected the answer (%s): %v", answerKind(rep), err))
+			p.failed(fmt.Sprintf("rejected a snapshot answer (%s): %v", answerKind(rep), err))
 			return
 		}
 		p.confirmed()
@@ -196,9 +213,8 @@ func (p *pluginContext) accept(bodySize int, rep snapshot.Reply) error {
 		}
 		rep.Body = body
 	}
-	window := time.Duration(p.control.FreshnessWindowSeconds) * time.Second
 	if rep.NotModified || rep.Kind == snapshot.KindDelta {
-		a, err := snapshot.Open(p.control.PublicKey, p.version, p.now(), window, rep)
+		a, err := snapshot.Open(p.control.PublicKey, p.version, p.pollNonce, rep)
 		if err != nil {
 			return err
 		}
@@ -207,10 +223,9 @@ func (p *pluginContext) accept(bodySize int, rep snapshot.Reply) error {
 				return err
 			}
 		}
-		p.freshAt = a.Fresh.At
 		return nil
 	}
-	return p.applyWithoutGC(rep, window)
+	return p.applyWithoutGC(rep)
 }
 
 // applyDelta puts a delta in force: engine.Apply checks every change before it changes
@@ -242,20 +257,20 @@ func (p *pluginContext) applyDelta(d *snapshot.Delta, bodySize int) error {
 // allocates. The pause is bounded: only a signed snapshot of at most maxSnapshotBytes is
 // decoded, and the collection right after returns the memory to the heap. (Deltas and "not
 // modified" answers are small and skip both.)
-func (p *pluginContext) applyWithoutGC(rep snapshot.Reply, window time.Duration) error {
+func (p *pluginContext) applyWithoutGC(rep snapshot.Reply) error {
 	old := debug.SetGCPercent(-1)
 	defer func() {
 		debug.SetGCPercent(old)
 		runtime.GC()
 	}()
-	return p.apply(rep, window)
+	return p.apply(rep)
 }
 
 // apply opens, compiles and swaps in a full snapshot. Requests already running keep the
 // engine they started with.
-func (p *pluginContext) apply(rep snapshot.Reply, window time.Duration) error {
+func (p *pluginContext) apply(rep snapshot.Reply) error {
 	start := time.Now()
-	a, err := snapshot.Open(p.control.PublicKey, p.version, p.now(), window, rep)
+	a, err := snapshot.Open(p.control.PublicKey, p.version, p.pollNonce, rep)
 	if err != nil {
 		return err
 	}
@@ -271,7 +286,7 @@ func (p *pluginContext) apply(rep snapshot.Reply, window time.Duration) error {
 		return fmt.Errorf("creating the rate-limit tables: %w", err)
 	}
 	p.engine, p.version, p.issued = eng, s.Version, s.IssuedAt
-	p.freshAt, p.wantFull = a.Fresh.At, false
+	p.wantFull = false
 	p.metrics.snapshotApplied.Increment(1)
 	setGauge(p.metrics.policyVersion, s.Version)
 	took := time.Since(start)

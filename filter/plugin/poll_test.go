@@ -34,9 +34,15 @@ func newSigner(t *testing.T) signer {
 	return signer{pub, priv, time.Now}
 }
 
+// testNonce is every poll's nonce in the native tests, so that an answer can be signed before
+// the poll it answers is dispatched (the compiled module's nonces are random: e2e/).
+const testNonce = "test-nonce"
+
+func init() { makeNonce = func() string { return testNonce } }
+
 // fresh is the freshness header the control server sends with an answer for version.
 func (s signer) fresh(version uint64) [2]string {
-	return [2]string{snapshot.FreshnessHeader, snapshot.SignFreshness(s.priv, version, s.now())}
+	return [2]string{snapshot.FreshnessHeader, snapshot.SignFreshness(s.priv, version, s.now(), testNonce)}
 }
 
 // notModified is the control server's 304 for a client holding version.
@@ -107,7 +113,7 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 		t.Fatalf("before any snapshot: %d %s, want 503 policy_unavailable", o.Status, o.Body)
 	}
 	poll := lastPoll(t, host)
-	if poll.Upstream != "control" || header(poll.Headers, ":path") != "/v1/snapshot?version=0&wait=5&delta=1" ||
+	if poll.Upstream != "control" || header(poll.Headers, ":path") != "/v1/snapshot?version=0&wait=5&delta=1&nonce=test-nonce" ||
 		header(poll.Headers, "authorization") != "Bearer dp-secret-token" || header(poll.Headers, ":authority") != "portcullis-control" {
 		t.Fatalf("poll = %+v", poll)
 	}
@@ -142,7 +148,7 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 		t.Fatalf("%d polls dispatched, want the answered one and one started at once", len(calls))
 	}
 	again := calls[1]
-	if p := header(again.Headers, ":path"); p != "/v1/snapshot?version=7&wait=5&delta=1" {
+	if p := header(again.Headers, ":path"); p != "/v1/snapshot?version=7&wait=5&delta=1&nonce=test-nonce" {
 		t.Fatalf("next poll path = %q", p)
 	}
 	// It came back "not modified"; the poll after it, on the tick, reports the key's use and

@@ -47,13 +47,8 @@ func (p *pluginContext) confirmed() {
 			p.trouble.count, now.Sub(p.trouble.started).Round(time.Second))
 		p.trouble = trouble{}
 	}
-	// The policy is as fresh as the server's signed statement, not as the moment it arrived
-	// (an answer held in transit is that much older); a statement ahead of this clock counts
-	// as now.
-	at := p.freshAt
-	if at.After(now) {
-		at = now
-	}
-	p.fresh.confirm(at)
+	// Only an answer that repeats the poll's nonce gets here, so it was made after the poll
+	// was sent: at most control.timeout_ms before now.
+	p.fresh.confirm(now)
 	p.fresh.publish(now, p.metrics)
 }

@@ -12,25 +12,33 @@ import (
 // FreshnessDomain separates freshness statements from every other signed thing.
 const FreshnessDomain = "portcullis-freshness-v1\n"
 
+// MaxNonceBytes bounds a poll's nonce (NonceParam).
+const MaxNonceBytes = 64
+
 // Freshness is the control server's signed statement "the current version is Version, as of
-// At". Every poll answer carries one in FreshnessHeader, signed when the answer is written, so
-// an answer recorded earlier and replayed later is old on its face: the filter refuses answers
-// whose statement is older than its window (the role of TUF's timestamp metadata).
+// At, in answer to the poll that sent Nonce". Every poll answer carries one in FreshnessHeader,
+// signed as the answer is written. The nonce is fresh per poll, so an answer recorded earlier
+// and replayed later — validly signed, perhaps holding a key revoked since — names another
+// nonce and is refused, whatever the clocks say: the filter needs no clock agreement with the
+// control server (where TUF's timestamp role needs one), and the time only informs.
 type Freshness struct {
 	Version uint64
-	At      time.Time // millisecond precision
+	At      time.Time // millisecond precision, the control server's clock
+	Nonce   string
 }
 
 // Freshness errors; each means "refuse this answer and keep the policy in force".
 var (
 	ErrNoFreshness        = errors.New("answer has no freshness statement")
-	ErrMalformedFreshness = errors.New("freshness statement is not version;unix_ms;signature")
-	ErrStaleAnswer        = errors.New("answer is older than the freshness window (replayed or the server's clock is off)")
+	ErrMalformedFreshness = errors.New("freshness statement is not version;unix_ms;nonce;signature")
+	ErrNotThisPoll        = errors.New("freshness statement answers another poll (a replayed answer)")
+	ErrBadNonce           = errors.New("nonce must be 1-64 letters, digits, '-' or '_'")
 )
 
-// SignFreshness returns the FreshnessHeader value stating version as of at.
-func SignFreshness(priv ed25519.PrivateKey, version uint64, at time.Time) string {
-	stmt := freshnessStatement(version, at.UnixMilli())
+// SignFreshness returns the FreshnessHeader value stating version as of at, for the poll that
+// sent nonce (CheckNonce first).
+func SignFreshness(priv ed25519.PrivateKey, version uint64, at time.Time, nonce string) string {
+	stmt := freshnessStatement(version, at.UnixMilli(), nonce)
 	return stmt + ";" + sign(FreshnessDomain, priv, []byte(stmt))
 }
 
@@ -39,36 +47,38 @@ func VerifyFreshness(pub ed25519.PublicKey, header string) (Freshness, error) {
 	if header == "" {
 		return Freshness{}, ErrNoFreshness
 	}
-	i := strings.LastIndexByte(header, ';')
-	if i < 0 || len(header) > 200 {
+	parts := strings.Split(header, ";")
+	if len(parts) != 4 || len(header) > 256 {
 		return Freshness{}, ErrMalformedFreshness
 	}
-	stmt, sig := header[:i], header[i+1:]
-	v, ms, ok := strings.Cut(stmt, ";")
-	if !ok {
-		return Freshness{}, ErrMalformedFreshness
-	}
-	version, err1 := strconv.ParseUint(v, 10, 64)
-	unixMs, err2 := strconv.ParseInt(ms, 10, 64)
+	version, err1 := strconv.ParseUint(parts[0], 10, 64)
+	unixMs, err2 := strconv.ParseInt(parts[1], 10, 64)
+	stmt := header[:len(header)-len(parts[3])-1]
 	// Only the canonical form verifies: the signature is over these exact bytes.
-	if err1 != nil || err2 != nil || freshnessStatement(version, unixMs) != stmt {
+	if err1 != nil || err2 != nil || (parts[2] != "" && CheckNonce(parts[2]) != nil) ||
+		freshnessStatement(version, unixMs, parts[2]) != stmt {
 		return Freshness{}, ErrMalformedFreshness
 	}
-	if err := verify(FreshnessDomain, pub, []byte(stmt), sig); err != nil {
+	if err := verify(FreshnessDomain, pub, []byte(stmt), parts[3]); err != nil {
 		return Freshness{}, fmt.Errorf("freshness statement: %w", err)
 	}
-	return Freshness{Version: version, At: time.UnixMilli(unixMs).UTC()}, nil
+	return Freshness{Version: version, At: time.UnixMilli(unixMs).UTC(), Nonce: parts[2]}, nil
 }
 
-// Within reports an error unless f was made no more than window before now. A statement from
-// up to window in the future is accepted too (clock skew between server and filter).
-func (f Freshness) Within(now time.Time, window time.Duration) error {
-	if age := now.Sub(f.At); age > window || age < -window {
-		return fmt.Errorf("%w: made %v ago, window %v", ErrStaleAnswer, age.Round(time.Millisecond), window)
+// CheckNonce reports whether s can be a poll's nonce.
+func CheckNonce(s string) error {
+	if s == "" || len(s) > MaxNonceBytes {
+		return ErrBadNonce
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return ErrBadNonce
+		}
 	}
 	return nil
 }
 
-func freshnessStatement(version uint64, unixMs int64) string {
-	return strconv.FormatUint(version, 10) + ";" + strconv.FormatInt(unixMs, 10)
+func freshnessStatement(version uint64, unixMs int64, nonce string) string {
+	return strconv.FormatUint(version, 10) + ";" + strconv.FormatInt(unixMs, 10) + ";" + nonce
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // Reply is one poll answer as a data-plane client received it.
@@ -34,18 +33,18 @@ var (
 )
 
 // Open is the data-plane client's whole check of a poll answer, for a client holding version
-// held (0: none) at time now that refuses statements older than window: freshness first (cheap,
-// and it refuses a replayed answer before its payload is parsed), then the payload's signature
+// held (0: none) whose poll sent nonce: the freshness statement first (cheap, and it refuses a
+// replayed answer before its payload is parsed), then the payload's signature
 // in its own domain, then decoding, then the version rules — a snapshot must be newer than held,
 // a delta must start at held, and either must be the version the freshness statement names; a
 // "not modified" must name held itself.
-func Open(pub ed25519.PublicKey, held uint64, now time.Time, window time.Duration, rep Reply) (*Answer, error) {
+func Open(pub ed25519.PublicKey, held uint64, nonce string, rep Reply) (*Answer, error) {
 	f, err := VerifyFreshness(pub, rep.Freshness)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.Within(now, window); err != nil {
-		return nil, err
+	if f.Nonce != nonce {
+		return nil, ErrNotThisPoll
 	}
 	a := &Answer{Fresh: f}
 	var got uint64

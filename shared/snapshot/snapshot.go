@@ -25,7 +25,7 @@ const (
 	// EncodeUsage).
 	UsageHeader = "x-portcullis-usage"
 	// FreshnessHeader carries the signed freshness statement on every poll answer, 200 and
-	// 304 alike: "version;unix_ms;signature" (SignFreshness, VerifyFreshness).
+	// 304 alike: "version;unix_ms;nonce;signature" (SignFreshness, VerifyFreshness).
 	FreshnessHeader = "x-portcullis-freshness"
 	// PayloadHeader says what a 200 answer's body is: KindSnapshot (the default when absent)
 	// or KindDelta. It is not signed; a wrong kind only makes the signature check fail.
@@ -35,8 +35,9 @@ const (
 	// DeltaParam=1 on a poll says the client applies deltas; without it the answer is always
 	// a full snapshot.
 	DeltaParam = "delta"
-	// DefaultFreshnessWindow is how old a freshness statement a client accepts by default.
-	DefaultFreshnessWindow = 5 * time.Minute
+	// NonceParam on a poll is a value fresh per poll (CheckNonce) that the answer's freshness
+	// statement must repeat.
+	NonceParam = "nonce"
 	// MaxUsageBytes bounds the UsageHeader value.
 	MaxUsageBytes = 8 << 10
 	// DefaultWait and MaxWait bound how long (seconds) the server holds a poll open.

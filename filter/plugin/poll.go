@@ -244,8 +244,8 @@ func (p *pluginContext) applyDelta(d *snapshot.Delta, bodySize int) error {
 	setGauge(p.metrics.policyVersion, d.Version)
 	took := time.Since(start)
 	p.metrics.applyMillis.Record(uint64(took.Milliseconds()))
-	proxywasm.LogInfof("portcullis: applied the delta from policy version %d to %d (%d keys put, %d removed; %d bytes) in %v",
-		d.Base, d.Version, len(d.Changes.PutKeys), len(d.Changes.RemoveKeys), bodySize, took.Round(time.Microsecond))
+	proxywasm.LogInfof("portcullis: applied policy version %d as a delta from %d (%d keys put, %d removed; %d bytes) in %v",
+		d.Version, d.Base, len(d.Changes.PutKeys), len(d.Changes.RemoveKeys), bodySize, took.Round(time.Microsecond))
 	return nil
 }
 

@@ -209,7 +209,7 @@ var faults = []faultCase{
 			soon := expiring(t, f, 30*time.Minute)
 			return []change{{soon, http.StatusUnauthorized}, {f.createKey(t, "no expiry").Key, http.StatusOK}}
 		},
-		moves:   "portcullis_deltas_applied", // key changes travel as deltas // versions order snapshots, not clocks
+		moves:   "portcullis_deltas_applied", // versions order deltas, not clocks
 		still:   []string{"portcullis_snapshots_rejected", "portcullis_poll_failures"},
 		arrives: true,
 	},

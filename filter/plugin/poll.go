@@ -238,12 +238,7 @@ func (p *pluginContext) applyDelta(d *snapshot.Delta, bodySize int) error {
 	if err := p.engine.Apply(d.Changes); err != nil {
 		return err
 	}
-	p.version, p.issued = d.Version, d.IssuedAt
-	p.wantFull = false
-	p.metrics.deltaApplied.Increment(1)
-	setGauge(p.metrics.policyVersion, d.Version)
-	took := time.Since(start)
-	p.metrics.applyMillis.Record(uint64(took.Milliseconds()))
+	took := p.applied(d.Version, d.IssuedAt, p.metrics.deltaApplied, start)
 	proxywasm.LogInfof("portcullis: applied policy version %d as a delta from %d (%d keys put, %d removed; %d bytes) in %v",
 		d.Version, d.Base, len(d.Changes.PutKeys), len(d.Changes.RemoveKeys), bodySize, took.Round(time.Microsecond))
 	return nil
@@ -285,15 +280,22 @@ func (p *pluginContext) apply(rep snapshot.Reply) error {
 	if err := p.prepare(eng); err != nil {
 		return fmt.Errorf("creating the rate-limit tables: %w", err)
 	}
-	p.engine, p.version, p.issued = eng, s.Version, s.IssuedAt
-	p.wantFull = false
-	p.metrics.snapshotApplied.Increment(1)
-	setGauge(p.metrics.policyVersion, s.Version)
-	took := time.Since(start)
-	p.metrics.applyMillis.Record(uint64(took.Milliseconds()))
+	p.engine = eng
+	took := p.applied(s.Version, s.IssuedAt, p.metrics.snapshotApplied, start)
 	proxywasm.LogInfof("portcullis: applied policy version %d (%d routes, %d keys, %d bytes) in %v",
 		s.Version, eng.RouteCount(), eng.KeyCount(), len(rep.Body), took.Round(time.Millisecond))
 	return nil
+}
+
+// applied records a version put in force (by a snapshot or a delta, counted in counter) and
+// returns how long it took since start.
+func (p *pluginContext) applied(version uint64, issued time.Time, counter proxywasm.MetricCounter, start time.Time) time.Duration {
+	p.version, p.issued, p.wantFull = version, issued, false
+	counter.Increment(1)
+	setGauge(p.metrics.policyVersion, version)
+	took := time.Since(start)
+	p.metrics.applyMillis.Record(uint64(took.Milliseconds()))
+	return took
 }
 
 // recoverRoot keeps a panic in a root-context callback from trapping the VM; the policy in

@@ -96,6 +96,18 @@ func TestSnapshotPollFromAhead(t *testing.T) {
 		if v := e.pub.Current().Version; v != held+1 {
 			t.Fatalf("published version %d, want %d", v, held+1)
 		}
+		// The same version number issued at another time (published before a restore, or a
+		// write on the restored database got there first): also moved past.
+		cur := e.pub.Current()
+		same := "/v1/snapshot?nonce=test-nonce&wait=0&version=" + strconv.FormatUint(cur.Version, 10) + "&issued="
+		if r := e.do("GET", same+strconv.FormatInt(cur.IssuedAt.UnixMicro(), 10), dataplaneToken, nil); r.status != http.StatusNotModified {
+			t.Fatalf("poll at the current version, issued when published: %d", r.status)
+		}
+		r = e.do("GET", same+strconv.FormatInt(cur.IssuedAt.UnixMicro()-1, 10), dataplaneToken, nil)
+		if r.status != http.StatusOK || r.header.Get(snapshot.PayloadHeader) != snapshot.KindSnapshot || e.pub.Current().Version != cur.Version+1 {
+			t.Fatalf("poll at the current version issued at another time: %d %v, published %d", r.status, r.header, e.pub.Current().Version)
+		}
+		held = cur.Version // the published version is now held+1
 		// Absurd versions do not run the counter out.
 		r = e.do("GET", "/v1/snapshot?wait=0&version=18446744073709551615", dataplaneToken, nil)
 		if r.status != http.StatusNotModified || e.pub.Current().Version != held+1 {

@@ -37,16 +37,30 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 		wait = n
 	}
 	deltas := q.Get(snapshot.DeltaParam) == "1"
+	issued, hasIssued := int64(0), false
+	if v := q.Get(snapshot.IssuedParam); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			s.fail(w, r, badParam("issued", "must be the issued_at of the version held, in Unix microseconds"))
+			return
+		}
+		issued, hasIssued = n, true
+	}
 	nonce := q.Get(snapshot.NonceParam)
 	if nonce != "" && snapshot.CheckNonce(nonce) != nil {
 		s.fail(w, r, badParam("nonce", "must be 1-%d letters, digits, '-' or '_'", snapshot.MaxNonceBytes))
 		return
 	}
 	s.recordUsage(r, arrived)
-	if err := s.cfg.Publisher.CatchUp(r.Context(), have); err != nil {
-		// The poll is held as usual; its answer names the published version, which the
-		// client refuses, so it keeps its policy and reports it as unconfirmed.
-		s.cfg.Logger.Error("a filter holds a version above the published one", "err", err)
+	if cur := s.cfg.Publisher.Current(); cur != nil && have > 0 &&
+		(have > cur.Version || (have == cur.Version && hasIssued && issued != cur.IssuedAt.UnixMicro())) {
+		// The client holds a version this server never published (its database was restored
+		// from an older backup): move past it, so that the client gets a full snapshot.
+		if err := s.cfg.Publisher.CatchUp(r.Context(), have); err != nil {
+			// The poll is held as usual; its answer names the published version, which the
+			// client refuses, so it keeps its policy and reports it as unconfirmed.
+			s.cfg.Logger.Error("a filter holds a version this server did not publish", "err", err)
+		}
 	}
 
 	timeout, stop := s.cfg.Clock.Timer(time.Duration(wait) * time.Second)
@@ -60,7 +74,7 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 			s.m.served.Inc()
 			kind, payload, sig := snapshot.KindSnapshot, cur.Payload, cur.Signature
 			if deltas {
-				if d := s.cfg.Publisher.Delta(have, cur); d != nil {
+				if d := s.cfg.Publisher.Delta(have, issued, hasIssued, cur); d != nil {
 					s.m.deltas.Inc()
 					kind, payload, sig = snapshot.KindDelta, d.Payload, d.Signature
 				}

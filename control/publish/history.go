@@ -29,6 +29,7 @@ type SignedDelta struct {
 // step is the exact difference between two consecutively published versions.
 type step struct {
 	base, target uint64
+	baseIssued   int64 // the base version's issued_at, Unix microseconds
 	changes      *policy.Changes
 	// Keys and revocations the step put that the base did not hold, so that composing a
 	// creation with a later removal cancels out instead of removing what the base lacks.
@@ -68,7 +69,7 @@ func (h *history) record(prev, next *Signed) {
 		h.steps = nil
 		return
 	}
-	s.base, s.target = prev.Version, next.Version
+	s.base, s.target, s.baseIssued = prev.Version, next.Version, prev.IssuedAt.UnixMicro()
 	if n := len(h.steps); n > 0 && h.steps[n-1].target != s.base {
 		h.steps = nil
 	}
@@ -80,19 +81,19 @@ func (h *history) record(prev, next *Signed) {
 
 // delta returns the signed delta from base to cur, or nil when the history does not reach
 // back to base or the delta would be too large to be worth it.
-func (h *history) delta(base uint64, cur *Signed, sign func([]byte) string) *SignedDelta {
+func (h *history) delta(base uint64, issued int64, hasIssued bool, cur *Signed, sign func([]byte) string) *SignedDelta {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := len(h.steps)
 	if n == 0 || h.steps[n-1].target != cur.Version {
 		return nil
 	}
+	i := slices.IndexFunc(h.steps, func(s step) bool { return s.base == base })
+	if i < 0 || (hasIssued && h.steps[i].baseIssued != issued) {
+		return nil
+	}
 	if d := h.signed[base]; d != nil {
 		return d
-	}
-	i := slices.IndexFunc(h.steps, func(s step) bool { return s.base == base })
-	if i < 0 {
-		return nil
 	}
 	changes := compose(h.steps[i:])
 	if len(changes.PutKeys)+len(changes.RemoveKeys)+len(changes.PutRevocations)+len(changes.RemoveRevocations) > maxDeltaItems {

@@ -54,7 +54,7 @@ func TestHistory(t *testing.T) {
 		{5, ""}, // never published here
 		{2, ""}, // before the history
 	} {
-		d := h.delta(tc.base, cur, sign)
+		d := h.delta(tc.base, 0, false, cur, sign)
 		if tc.want == "" {
 			if d != nil {
 				t.Errorf("base %d: got a delta, want none", tc.base)
@@ -74,10 +74,19 @@ func TestHistory(t *testing.T) {
 		}
 	}
 
+	// A client whose base was issued at another time holds a version this server did not
+	// publish (a restored database): no delta for it.
+	if d := h.delta(4, time.Unix(4, 0).UnixMicro(), true, cur, sign); d == nil {
+		t.Fatal("no delta for a base issued when this server published it")
+	}
+	if d := h.delta(4, time.Unix(5, 0).UnixMicro(), true, cur, sign); d != nil {
+		t.Fatal("delta for a base issued at another time")
+	}
+
 	// The policy itself changes: no delta reaches across it.
 	next := &Signed{Version: 8, IssuedAt: time.Unix(8, 0), Policy: histDoc(t, "/v2", []policy.Key{hk("a", "/x"), hk("b")}, "t2")}
 	h.record(cur, next)
-	if d := h.delta(7, next, sign); d != nil {
+	if d := h.delta(7, 0, false, next, sign); d != nil {
 		t.Fatal("delta across a policy change")
 	}
 	// A key id whose hash changed cannot be found by the filter's table: no delta either.
@@ -85,7 +94,7 @@ func TestHistory(t *testing.T) {
 	moved.SHA256 = strings.Repeat("f", 64)
 	last := &Signed{Version: 9, IssuedAt: time.Unix(9, 0), Policy: histDoc(t, "/v2", []policy.Key{hk("a", "/x"), moved}, "t2")}
 	h.record(next, last)
-	if d := h.delta(8, last, sign); d != nil {
+	if d := h.delta(8, 0, false, last, sign); d != nil {
 		t.Fatal("delta for a key whose hash changed")
 	}
 }

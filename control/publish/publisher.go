@@ -89,12 +89,14 @@ func (p *Publisher) Current() *Signed { return p.current.Load() }
 
 // Delta returns the signed delta from version base to cur (the published snapshot), or nil
 // when there is none to give (the history does not reach back to base, the policy document
-// changed since, or the delta would be too large): then the full snapshot serves.
-func (p *Publisher) Delta(base uint64, cur *Signed) *SignedDelta {
+// changed since, the delta would be too large, or the client's base was issued at another time
+// than the one this server published — a version from before a restore): then the full
+// snapshot serves. issued is the client's issued_at in Unix microseconds, if it sent one.
+func (p *Publisher) Delta(base uint64, issued int64, hasIssued bool, cur *Signed) *SignedDelta {
 	if cur == nil || base == 0 || base >= cur.Version {
 		return nil
 	}
-	return p.hist.delta(base, cur, func(payload []byte) string { return snapshot.SignDelta(p.priv, payload) })
+	return p.hist.delta(base, issued, hasIssued, cur, func(payload []byte) string { return snapshot.SignDelta(p.priv, payload) })
 }
 
 // Freshness signs the statement "version is current as of now, in answer to the poll that
@@ -108,14 +110,15 @@ func (p *Publisher) Freshness(version uint64, nonce string) string {
 // a data-plane token cannot run the counter out.
 const maxJump = 1 << 32
 
-// CatchUp handles a filter that holds version held, above the published one: this server was
-// restored from an older backup (or its database was), and the versions it would publish next
-// already name other content in that filter. It moves the store's version counter past held, in
+// CatchUp handles a filter that holds version held, at or above the published one, that this
+// server did not publish (the caller tells): the database was restored from an older backup,
+// and the versions it would publish next (or published since) name other content in that
+// filter. It moves the store's version counter past held, in
 // a transaction, and publishes: the filter then gets a full snapshot newer than what it holds.
 // Every replica learns of the jump as of any new version.
 func (p *Publisher) CatchUp(ctx context.Context, held uint64) error {
 	cur := p.current.Load()
-	if cur == nil || held <= cur.Version {
+	if cur == nil || held < cur.Version {
 		return nil
 	}
 	if held-cur.Version > maxJump {

@@ -4,10 +4,16 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/e2e/stack"
 )
 
 // TestKeyChangesTravelAsDeltas: through the compiled module, after the first full snapshot a
@@ -78,6 +84,74 @@ func TestControlRestoredFromOlderBackup(t *testing.T) {
 
 	later := e.createKey(t, "after the restore")
 	e.waitStatus(t, later.Key, http.StatusOK, time.Now(), publishLimit)
+}
+
+// TestControlRestoredThenWrittenBeforeFiltersPoll: after the restore, a change is committed
+// before any filter polls, so the restored server publishes again the version number the
+// filters hold — with other content. The poll's issued time tells them apart: the server moves
+// past it, and the filters drop the key created after the backup and take the new one.
+func TestControlRestoredThenWrittenBeforeFiltersPoll(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portcullis.db")
+	cfg := stores[0].cfg(t)
+	cfg.DataPath = db
+	var gate pollGate
+	var proxy *httptest.Server
+	t.Cleanup(func() {
+		if proxy != nil {
+			proxy.Close()
+		}
+	})
+	e := start(t, cfg, func(c *stack.Config) {
+		c.ControlVia = func(target string) string {
+			proxy = httptest.NewServer(gate.handler(target))
+			return proxy.URL
+		}
+	})
+	before := e.createKey(t, "in the backup")
+	e.waitStatus(t, before.Key, http.StatusOK, time.Now(), publishLimit)
+	if err := e.StopControl(); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "backup")
+	copyFiles(t, db, backup)
+	if err := e.StartControl(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	after := e.createKey(t, "after the backup") // version N in the filters
+	e.waitStatus(t, after.Key, http.StatusOK, time.Now(), publishLimit)
+
+	gate.close() // the filters cannot reach the server for a while
+	if err := e.StopControl(); err != nil {
+		t.Fatal(err)
+	}
+	copyFiles(t, backup, db)
+	if err := e.StartControl(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	later := e.createKey(t, "after the restore") // version N again, on the restored server
+	gate.open()
+
+	e.waitStatus(t, after.Key, http.StatusUnauthorized, time.Now(), 5*time.Second)
+	e.waitStatus(t, later.Key, http.StatusOK, time.Now(), 5*time.Second)
+	e.expectSteady(t, before.Key, http.StatusOK)
+}
+
+// pollGate proxies polls to the control server, or answers 503 while closed.
+type pollGate struct{ closed atomic.Bool }
+
+func (g *pollGate) close() { g.closed.Store(true) }
+func (g *pollGate) open()  { g.closed.Store(false) }
+
+func (g *pollGate) handler(target string) http.Handler {
+	u, _ := url.Parse(target)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.closed.Load() {
+			http.Error(w, "gate closed", http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	})
 }
 
 // copyFiles copies an SQLite database and its companion files (-wal, -shm) from src to dst,

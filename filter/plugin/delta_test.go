@@ -64,7 +64,7 @@ func TestPollAppliesDelta(t *testing.T) {
 	if v, _ := host.GetGaugeMetric("portcullis_policy_version"); v != 6 {
 		t.Fatalf("policy version = %d, want 6", v)
 	}
-	if p := header(lastPoll(t, host).Headers, ":path"); p != "/v1/snapshot?version=6&wait=5&delta=1&nonce=test-nonce" {
+	if p := pathOf(lastPoll(t, host).Headers); p != "/v1/snapshot?version=6&wait=5&delta=1&nonce=test-nonce" {
 		t.Fatalf("next poll = %q", p)
 	}
 }
@@ -120,7 +120,7 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 				t.Fatalf("the policy in force changed: k-full %d %s", o.Status, o.Body)
 			}
 			poll := lastPoll(t, host)
-			if p := header(poll.Headers, ":path"); p != "/v1/snapshot?version=5&wait=5&nonce=test-nonce" {
+			if p := pathOf(poll.Headers); p != "/v1/snapshot?version=5&wait=5&nonce=test-nonce" {
 				t.Fatalf("poll after a refused delta = %q, want a full snapshot asked for", p)
 			}
 			revoked := strings.Replace(scenario.Policy, `"id": "k-full", "name": "Full Access"`, `"id": "k-full", "name": "Full Access", "active": false`, 1)
@@ -129,7 +129,7 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 			if o, _ := send(host, &apiReq); o.Status != 401 {
 				t.Fatalf("after the full snapshot: k-full %d, want 401", o.Status)
 			}
-			if p := header(lastPoll(t, host).Headers, ":path"); p != "/v1/snapshot?version=6&wait=5&delta=1&nonce=test-nonce" {
+			if p := pathOf(lastPoll(t, host).Headers); p != "/v1/snapshot?version=6&wait=5&delta=1&nonce=test-nonce" {
 				t.Fatalf("poll after the full snapshot = %q, want deltas offered again", p)
 			}
 		})

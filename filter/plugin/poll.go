@@ -53,6 +53,9 @@ func (p *pluginContext) poll() {
 	if !p.wantFull {
 		path += "&" + snapshot.DeltaParam + "=1"
 	}
+	if p.version > 0 {
+		path += "&" + snapshot.IssuedParam + "=" + strconv.FormatInt(p.issued.UnixMicro(), 10)
+	}
 	nonce := makeNonce()
 	path += "&" + snapshot.NonceParam + "=" + nonce
 	headers := [][2]string{

@@ -3,6 +3,7 @@ package plugin
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -89,6 +90,14 @@ func lastPoll(t *testing.T, host proxytest.HostEmulator) proxytest.HttpCalloutAt
 	return calls[len(calls)-1]
 }
 
+// pathOf is a poll's :path without its issued parameter (the issued_at of the version held,
+// which TestPollSendsIssued checks).
+func pathOf(hs [][2]string) string {
+	return issuedParam.ReplaceAllString(header(hs, ":path"), "")
+}
+
+var issuedParam = regexp.MustCompile(`&issued=[0-9]+`)
+
 func header(hs [][2]string, name string) string {
 	for _, kv := range hs {
 		if kv[0] == name {
@@ -113,7 +122,7 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 		t.Fatalf("before any snapshot: %d %s, want 503 policy_unavailable", o.Status, o.Body)
 	}
 	poll := lastPoll(t, host)
-	if poll.Upstream != "control" || header(poll.Headers, ":path") != "/v1/snapshot?version=0&wait=5&delta=1&nonce=test-nonce" ||
+	if poll.Upstream != "control" || pathOf(poll.Headers) != "/v1/snapshot?version=0&wait=5&delta=1&nonce=test-nonce" ||
 		header(poll.Headers, "authorization") != "Bearer dp-secret-token" || header(poll.Headers, ":authority") != "portcullis-control" {
 		t.Fatalf("poll = %+v", poll)
 	}
@@ -148,7 +157,7 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 		t.Fatalf("%d polls dispatched, want the answered one and one started at once", len(calls))
 	}
 	again := calls[1]
-	if p := header(again.Headers, ":path"); p != "/v1/snapshot?version=7&wait=5&delta=1&nonce=test-nonce" {
+	if p := pathOf(again.Headers); p != "/v1/snapshot?version=7&wait=5&delta=1&nonce=test-nonce" {
 		t.Fatalf("next poll path = %q", p)
 	}
 	// It came back "not modified"; the poll after it, on the tick, reports the key's use and
@@ -295,5 +304,24 @@ func TestExpiryNeverJudgedBeforeTheSnapshot(t *testing.T) {
 				t.Fatalf("k-full: %d %s, want %d", o.Status, o.Body, c.status)
 			}
 		})
+	}
+}
+
+// TestPollSendsIssued: a poll names the version held and when it was issued, so that a control
+// server restored from an older backup can tell its own version N from the one the filter holds.
+func TestPollSendsIssued(t *testing.T) {
+	s := newSigner(t)
+	host, _ := nativeLeg.start(t, s.config(false))
+	if p := header(lastPoll(t, host).Headers, ":path"); strings.Contains(p, "issued=") {
+		t.Fatalf("first poll %q names an issued time without a version", p)
+	}
+	issued := time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC)
+	hs, body := s.snapshotReplyAt(t, 5, scenario.Policy, issued)
+	calls := host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
+	host.CallOnHttpCallResponse(calls[len(calls)-1].CalloutID, hs, nil, body)
+	calls = host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
+	want := "/v1/snapshot?version=5&wait=5&delta=1&issued=" + strconv.FormatInt(issued.UnixMicro(), 10) + "&nonce=test-nonce"
+	if p := header(calls[len(calls)-1].Headers, ":path"); p != want {
+		t.Fatalf("poll after version 5: %q, want %q", p, want)
 	}
 }

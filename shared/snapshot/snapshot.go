@@ -35,6 +35,10 @@ const (
 	// DeltaParam=1 on a poll says the client applies deltas; without it the answer is always
 	// a full snapshot.
 	DeltaParam = "delta"
+	// IssuedParam on a poll is the issued_at of the version held, in Unix microseconds. With
+	// it the server tells a version it published from one with the same number that a
+	// database restored from a backup never saw (and then moves past it).
+	IssuedParam = "issued"
 	// NonceParam on a poll is a value fresh per poll (CheckNonce) that the answer's freshness
 	// statement must repeat.
 	NonceParam = "nonce"

@@ -8,7 +8,8 @@ import (
 	"github.com/portcullis/portcullis/shared/policy"
 )
 
-// Engine is a compiled policy. It is immutable and safe for concurrent use.
+// Engine is a compiled policy. It is safe for concurrent use, and immutable but for Apply (a
+// delta, applied in place by the filter's single-threaded VM; see its notes).
 type Engine struct {
 	routes []route
 	// Route candidates by host: routes naming the exact host, and routes any host can match

@@ -58,19 +58,7 @@ func TestControlRestoredFromOlderBackup(t *testing.T) {
 	cfg := stores[0].cfg(t)
 	cfg.DataPath = db
 	e := start(t, cfg, nil)
-	before := e.createKey(t, "in the backup")
-	e.waitStatus(t, before.Key, http.StatusOK, time.Now(), publishLimit)
-
-	if err := e.StopControl(); err != nil {
-		t.Fatal(err)
-	}
-	backup := filepath.Join(t.TempDir(), "backup")
-	copyFiles(t, db, backup)
-	if err := e.StartControl(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	after := e.createKey(t, "after the backup")
-	e.waitStatus(t, after.Key, http.StatusOK, time.Now(), publishLimit)
+	before, after, backup := e.backupBetweenTwoKeys(t, db)
 
 	if err := e.StopControl(); err != nil {
 		t.Fatal(err)
@@ -107,18 +95,7 @@ func TestControlRestoredThenWrittenBeforeFiltersPoll(t *testing.T) {
 			return proxy.URL
 		}
 	})
-	before := e.createKey(t, "in the backup")
-	e.waitStatus(t, before.Key, http.StatusOK, time.Now(), publishLimit)
-	if err := e.StopControl(); err != nil {
-		t.Fatal(err)
-	}
-	backup := filepath.Join(t.TempDir(), "backup")
-	copyFiles(t, db, backup)
-	if err := e.StartControl(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	after := e.createKey(t, "after the backup") // version N in the filters
-	e.waitStatus(t, after.Key, http.StatusOK, time.Now(), publishLimit)
+	before, after, backup := e.backupBetweenTwoKeys(t, db) // after: version N in the filters
 
 	gate.close() // the filters cannot reach the server for a while
 	if err := e.StopControl(); err != nil {
@@ -134,6 +111,25 @@ func TestControlRestoredThenWrittenBeforeFiltersPoll(t *testing.T) {
 	e.waitStatus(t, after.Key, http.StatusUnauthorized, time.Now(), 5*time.Second)
 	e.waitStatus(t, later.Key, http.StatusOK, time.Now(), 5*time.Second)
 	e.expectSteady(t, before.Key, http.StatusOK)
+}
+
+// backupBetweenTwoKeys creates a key, stops the control server, backs its SQLite database db
+// up, starts it again and creates another key; each key is in force on every VM on return.
+func (e env) backupBetweenTwoKeys(t *testing.T, db string) (before, after stack.CreatedKey, backup string) {
+	t.Helper()
+	before = e.createKey(t, "in the backup")
+	e.waitStatus(t, before.Key, http.StatusOK, time.Now(), publishLimit)
+	if err := e.StopControl(); err != nil {
+		t.Fatal(err)
+	}
+	backup = filepath.Join(t.TempDir(), "backup")
+	copyFiles(t, db, backup)
+	if err := e.StartControl(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	after = e.createKey(t, "after the backup")
+	e.waitStatus(t, after.Key, http.StatusOK, time.Now(), publishLimit)
+	return before, after, backup
 }
 
 // pollGate proxies polls to the control server, or answers 503 while closed.

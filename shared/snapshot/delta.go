@@ -65,16 +65,7 @@ func EncodeDelta(d *Delta) ([]byte, error) {
 		e.raw(`}`)
 	}
 	e.raw(`],"put_revocations":[`)
-	for i, v := range c.PutRevocations {
-		if i > 0 {
-			e.raw(`,`)
-		}
-		e.raw(`{"jti":`)
-		e.str(v.JTI)
-		e.raw(`,"expires_at":`)
-		e.time(v.ExpiresAt)
-		e.raw(`}`)
-	}
+	e.revocations(c.PutRevocations)
 	e.raw(`],"remove_revocations":`)
 	e.strs(c.RemoveRevocations)
 	e.raw(`}}`)

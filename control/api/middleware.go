@@ -47,6 +47,7 @@ type apiMetrics struct {
 	authFailed  *metrics.Counter
 	served      *metrics.Counter
 	notModified *metrics.Counter
+	deltas      *metrics.Counter
 }
 
 func newAPIMetrics(r *metrics.Registry) apiMetrics {
@@ -55,6 +56,7 @@ func newAPIMetrics(r *metrics.Registry) apiMetrics {
 		longPolls:   r.Gauge("portcullis_control_snapshot_polls_waiting", "Snapshot polls being held open."),
 		served:      r.Counter("portcullis_control_snapshot_polls_served_total", "Snapshot polls answered with a snapshot (200)."),
 		notModified: r.Counter("portcullis_control_snapshot_polls_not_modified_total", "Snapshot polls answered 304."),
+		deltas:      r.Counter("portcullis_control_snapshot_polls_delta_total", "Snapshot polls answered with a delta rather than the full snapshot."),
 		usage:       r.Counter("portcullis_control_usage_entries_total", "Per-key usage entries received on polls."),
 		usageBad:    r.Counter("portcullis_control_usage_rejected_total", "Usage reports dropped because they were malformed or could not be stored."),
 		limited:     r.Counter("portcullis_control_rate_limited_total", "Requests refused with 429."),

@@ -9,9 +9,12 @@ import (
 	"github.com/portcullis/portcullis/shared/snapshot"
 )
 
-// pollSnapshot answers GET /v1/snapshot?version=N&wait=S: the current snapshot at once if it is
-// newer than N, else the request is held until a newer one is published or S seconds pass
-// (304). The usage report on the request is recorded first, whatever the answer.
+// pollSnapshot answers GET /v1/snapshot?version=N&wait=S[&delta=1]: the current snapshot at
+// once if it is newer than N — as a delta from N when the client takes deltas and the publisher
+// has one — else the request is held until a newer one is published or S seconds pass (304).
+// Every answer carries a freshness statement signed as it is written. A client holding a
+// version above the published one makes the server move its version past it first (CatchUp).
+// The usage report on the request is recorded first, whatever the answer.
 func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 	arrived := s.cfg.Clock.Now()
 	q := r.URL.Query()
@@ -33,7 +36,32 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 		}
 		wait = n
 	}
+	deltas := q.Get(snapshot.DeltaParam) == "1"
+	issued, hasIssued := int64(0), false
+	if v := q.Get(snapshot.IssuedParam); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			s.fail(w, r, badParam("issued", "must be the issued_at of the version held, in Unix microseconds"))
+			return
+		}
+		issued, hasIssued = n, true
+	}
+	nonce := q.Get(snapshot.NonceParam)
+	if nonce != "" && snapshot.CheckNonce(nonce) != nil {
+		s.fail(w, r, badParam("nonce", "must be 1-%d letters, digits, '-' or '_'", snapshot.MaxNonceBytes))
+		return
+	}
 	s.recordUsage(r, arrived)
+	if cur := s.cfg.Publisher.Current(); cur != nil && have > 0 &&
+		(have > cur.Version || (have == cur.Version && hasIssued && issued != cur.IssuedAt.UnixMicro())) {
+		// The client holds a version this server never published (its database was restored
+		// from an older backup): move past it, so that the client gets a full snapshot.
+		if err := s.cfg.Publisher.CatchUp(r.Context(), have); err != nil {
+			// The poll is held as usual; its answer names the published version, which the
+			// client refuses, so it keeps its policy and reports it as unconfirmed.
+			s.cfg.Logger.Error("a filter holds a version this server did not publish", "err", err)
+		}
+	}
 
 	timeout, stop := s.cfg.Clock.Timer(time.Duration(wait) * time.Second)
 	defer stop()
@@ -41,15 +69,25 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 	defer s.m.longPolls.Add(-1)
 	for {
 		changed := s.cfg.Publisher.Changed()
-		if cur := s.cfg.Publisher.Current(); cur != nil && cur.Version > have {
+		cur := s.cfg.Publisher.Current()
+		if cur != nil && cur.Version > have {
 			s.m.served.Inc()
+			kind, payload, sig := snapshot.KindSnapshot, cur.Payload, cur.Signature
+			if deltas {
+				if d := s.cfg.Publisher.Delta(have, issued, hasIssued, cur); d != nil {
+					s.m.deltas.Inc()
+					kind, payload, sig = snapshot.KindDelta, d.Payload, d.Signature
+				}
+			}
 			h := w.Header()
 			h.Set("Content-Type", "application/json")
-			h.Set(snapshot.SignatureHeader, cur.Signature)
+			h.Set(snapshot.PayloadHeader, kind)
+			h.Set(snapshot.SignatureHeader, sig)
 			h.Set(snapshot.VersionHeader, strconv.FormatUint(cur.Version, 10))
-			h.Set("Content-Length", strconv.Itoa(len(cur.Payload)))
+			h.Set(snapshot.FreshnessHeader, s.cfg.Publisher.Freshness(cur.Version, nonce))
+			h.Set("Content-Length", strconv.Itoa(len(payload)))
 			w.WriteHeader(http.StatusOK)
-			w.Write(cur.Payload)
+			w.Write(payload)
 			return
 		}
 		select {
@@ -61,6 +99,9 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.m.notModified.Inc()
+		if cur := s.cfg.Publisher.Current(); cur != nil {
+			w.Header().Set(snapshot.FreshnessHeader, s.cfg.Publisher.Freshness(cur.Version, nonce))
+		}
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/portcullis/portcullis/control/store"
 	"github.com/portcullis/portcullis/control/verifier"
 	"github.com/portcullis/portcullis/shared/policy"
+	"github.com/portcullis/portcullis/shared/snapshot"
 )
 
 // Publisher keeps the current signed snapshot.
@@ -26,6 +27,7 @@ type Publisher struct {
 
 	build   sync.Mutex // one build at a time
 	current atomic.Pointer[Signed]
+	hist    history
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced when current changes
@@ -85,6 +87,55 @@ func (p *Publisher) PublicKey() ed25519.PublicKey { return p.priv.Public().(ed25
 // Current returns the published snapshot, or nil before the first successful build.
 func (p *Publisher) Current() *Signed { return p.current.Load() }
 
+// Delta returns the signed delta from version base to cur (the published snapshot), or nil
+// when there is none to give (the history does not reach back to base, the policy document
+// changed since, the delta would be too large, or the client's base was issued at another time
+// than the one this server published — a version from before a restore): then the full
+// snapshot serves. issued is the client's issued_at in Unix microseconds, if it sent one.
+func (p *Publisher) Delta(base uint64, issued int64, hasIssued bool, cur *Signed) *SignedDelta {
+	if cur == nil || base == 0 || base >= cur.Version {
+		return nil
+	}
+	return p.hist.delta(base, issued, hasIssued, cur, func(payload []byte) string { return snapshot.SignDelta(p.priv, payload) })
+}
+
+// Freshness signs the statement "version is current as of now, in answer to the poll that
+// sent nonce" (snapshot.FreshnessHeader). Signing per answer costs tens of microseconds; it is
+// what lets a filter tell this answer from a replayed one.
+func (p *Publisher) Freshness(version uint64, nonce string) string {
+	return snapshot.SignFreshness(p.priv, version, p.opts.Clock.Now(), nonce)
+}
+
+// maxJump bounds how far past its own version a poll can move the counter (see CatchUp), so
+// a data-plane token cannot run the counter out.
+const maxJump = 1 << 32
+
+// CatchUp handles a filter that holds version held, at or above the published one, that this
+// server did not publish (the caller tells): the database was restored from an older backup,
+// and the versions it would publish next (or published since) name other content in that
+// filter. It moves the store's version counter past held, in
+// a transaction, and publishes: the filter then gets a full snapshot newer than what it holds.
+// Every replica learns of the jump as of any new version.
+func (p *Publisher) CatchUp(ctx context.Context, held uint64) error {
+	cur := p.current.Load()
+	if cur == nil || held < cur.Version {
+		return nil
+	}
+	if held-cur.Version > maxJump {
+		return fmt.Errorf("a filter holds version %d, more than %d past the published %d: refusing to jump", held, maxJump, cur.Version)
+	}
+	err := p.store.Write(ctx, func(tx store.Tx) error {
+		_, err := tx.AdvanceVersion(ctx, held, p.opts.Clock.Now())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("advance the version past %d: %w", held, err)
+	}
+	p.opts.Logger.Warn("a filter holds a version above the published one (was the database restored from a backup?); moved the version past it",
+		"held", held, "published", cur.Version)
+	return p.Refresh(ctx)
+}
+
 // Changed returns a channel that is closed when the published snapshot changes. Read it before
 // Current to not miss a change in between.
 func (p *Publisher) Changed() <-chan struct{} {
@@ -143,6 +194,8 @@ func (p *Publisher) Refresh(ctx context.Context) error {
 		p.m.failures.Inc()
 		return err
 	}
+	// The history first: a poll woken by the change below may ask for a delta to s.
+	p.hist.record(cur, s)
 	p.current.Store(s)
 	p.mu.Lock()
 	close(p.changed)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -112,9 +113,11 @@ func TestStartRestartSQLite(t *testing.T) {
 func TestShutdownReleasesPolls(t *testing.T) {
 	const plane = "pcd_test_plane_token_000000"
 	s, stop, _ := start(t, server.Config{DataPath: filepath.Join(t.TempDir(), "p.db"), DataplaneToken: plane})
+	_, ready := get(t, "http://"+s.Addr()+"/readyz", "")
+	held := strconv.FormatFloat(ready["snapshot_version"].(float64), 'f', 0, 64) // current: held
 	done := make(chan int, 1)
 	go func() {
-		code, _ := get(t, "http://"+s.Addr()+"/v1/snapshot?version=99&wait=60", plane)
+		code, _ := get(t, "http://"+s.Addr()+"/v1/snapshot?version="+held+"&wait=60", plane)
 		done <- code
 	}()
 	time.Sleep(100 * time.Millisecond)

@@ -48,6 +48,10 @@ type Tx interface {
 	State(ctx context.Context) (State, error)
 	// BumpVersion increments the snapshot version (Write only) and returns the new state.
 	BumpVersion(ctx context.Context, at time.Time) (State, error)
+	// AdvanceVersion sets the version to past+1 if it is not above past already (Write only),
+	// and returns the state: for a database restored from a backup older than what filters
+	// hold, so that the next published version is one no filter has seen.
+	AdvanceVersion(ctx context.Context, past uint64, at time.Time) (State, error)
 
 	// SigningKey returns the Ed25519 seed, or nil if none was stored yet.
 	SigningKey(ctx context.Context) ([]byte, error)

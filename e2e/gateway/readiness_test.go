@@ -80,3 +80,56 @@ func logged(l *logs, s string) bool {
 	}
 	return false
 }
+
+// TestNotReadyWhenStale: a control server that answers but never with a valid freshness
+// statement (an old server, or whoever answers the poll replaying a 304) leaves the policy
+// unconfirmed; past the freshness window the compiled module reports it stale, /readyz says
+// so, and the policy is still enforced.
+func TestNotReadyWhenStale(t *testing.T) {
+	pub, _, _ := ed25519.GenerateKey(nil)
+	clock := wasmhost.NewFakeClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	config := `{"policy": {"version": 1, "routes": [{"name": "all", "match": {"path_prefix": "/"}, "auth": {"type": "api_key"}}]},
+	 "control": {"cluster": "control", "token": "pcd_the_secret_token_000000", "public_key": "` +
+		base64.StdEncoding.EncodeToString(pub) + `", "wait_seconds": 5, "freshness_window_seconds": 30}}`
+	unsigned := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotModified) }))
+	defer unsigned.Close()
+	e := start(t, "portcullis.wasm", wasmhost.Options{Workers: 2, PluginConfig: []byte(config), Clock: clock,
+		Clusters: map[string]string{"control": unsigned.URL}}, gateway.Echo(), gateway.Config{})
+	admin := httptest.NewServer(gateway.Admin(e.host, gateway.PolicyFresh(time.Hour)))
+	defer admin.Close()
+	ready := func() (int, string) {
+		resp, err := http.Get(admin.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := ready(); code != 200 {
+		t.Fatalf("/readyz at start: %d %q", code, body)
+	}
+	for range 31 * 5 { // 31 s of ticks, every poll answered with an unsigned 304
+		clock.Advance(200 * time.Millisecond)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, body := ready()
+		if code == 503 && strings.Contains(body, "the policy in force is stale") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz after 31 s without a valid statement: %d %q", code, body)
+		}
+		clock.Advance(200 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
+	}
+	resp, err := http.Get(e.url + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a request without a key under the stale policy: %d, want 401 (enforced, never open)", resp.StatusCode)
+	}
+}

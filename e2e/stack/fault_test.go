@@ -159,7 +159,7 @@ var faults = []faultCase{
 		name:    "control server answering slowly, within the poll timeout",
 		edit:    shortPolls(5 * time.Second),
 		inject:  func(t *testing.T, f *faultEnv) { f.snap.set(slow) },
-		moves:   "portcullis_snapshots_applied",
+		moves:   "portcullis_deltas_applied", // key changes travel as deltas
 		still:   []string{"portcullis_poll_failures", "portcullis_snapshots_rejected"},
 		log:     "applied policy version",
 		arrives: true,
@@ -209,7 +209,7 @@ var faults = []faultCase{
 			soon := expiring(t, f, 30*time.Minute)
 			return []change{{soon, http.StatusUnauthorized}, {f.createKey(t, "no expiry").Key, http.StatusOK}}
 		},
-		moves:   "portcullis_snapshots_applied", // versions order snapshots, not clocks
+		moves:   "portcullis_deltas_applied", // versions order deltas, not clocks
 		still:   []string{"portcullis_snapshots_rejected", "portcullis_poll_failures"},
 		arrives: true,
 	},
@@ -224,7 +224,7 @@ var faults = []faultCase{
 			time.Sleep(2500 * time.Millisecond)
 			return []change{{gone, http.StatusUnauthorized}, {f.createKey(t, "after the expiry").Key, http.StatusOK}}
 		},
-		moves:   "portcullis_snapshots_applied",
+		moves:   "portcullis_deltas_applied", // key changes travel as deltas
 		still:   []string{"portcullis_snapshots_rejected", "portcullis_poll_failures"},
 		arrives: true,
 	},

@@ -354,10 +354,12 @@ func (s *Stack) WaitApplied(ctx context.Context, n int, timeout time.Duration) e
 	}
 }
 
-// Applied is the number of snapshot applications so far, summed over the VMs.
+// Applied is the number of policy versions applied so far (full snapshots and deltas), summed
+// over the VMs.
 func (s *Stack) Applied() int64 {
 	m, _ := s.host.Metric("portcullis_snapshots_applied")
-	return m.Value
+	d, _ := s.host.Metric("portcullis_deltas_applied")
+	return m.Value + d.Value
 }
 
 // Host is the filter host, for metrics and VM state.

@@ -27,8 +27,8 @@ type tamperer struct {
 }
 
 type recorded struct {
-	body []byte
-	sig  string
+	body             []byte
+	sig, fresh, kind string
 }
 
 func (tp *tamperer) setMode(m string) {
@@ -51,20 +51,26 @@ func (tp *tamperer) handler(target string) http.Handler {
 			return err
 		}
 		tp.mu.Lock()
-		sig := r.Header.Get(snapshot.SignatureHeader)
+		sig, kind := r.Header.Get(snapshot.SignatureHeader), r.Header.Get(snapshot.PayloadHeader)
 		if tp.first.body == nil {
-			tp.first = recorded{body, sig}
+			tp.first = recorded{body, sig, r.Header.Get(snapshot.FreshnessHeader), kind}
 		}
 		switch tp.mode {
-		case "flip": // one byte of the signed payload changed
-			body = bytes.Replace(body, []byte(`"everything"`), []byte(`"everythinG"`), 1)
-		case "foreign": // a payload signed by somebody else's key
-			r.Header.Set(snapshot.SignatureHeader, snapshot.Sign(tp.foreign, body))
+		case "flip": // the signed payload changed (snapshot or delta), still valid JSON
+			body = bytes.Replace(body, []byte(`"version":`), []byte(`"version": `), 1)
+		case "foreign": // a payload signed by somebody else's key, in the right domain
+			if kind == snapshot.KindDelta {
+				r.Header.Set(snapshot.SignatureHeader, snapshot.SignDelta(tp.foreign, body))
+			} else {
+				r.Header.Set(snapshot.SignatureHeader, snapshot.Sign(tp.foreign, body))
+			}
 		case "unsigned":
 			r.Header.Del(snapshot.SignatureHeader)
-		case "replay": // an older snapshot, validly signed by the real server
+		case "replay": // an older answer, validly signed by the real server, headers and all
 			body = tp.first.body
 			r.Header.Set(snapshot.SignatureHeader, tp.first.sig)
+			r.Header.Set(snapshot.FreshnessHeader, tp.first.fresh)
+			r.Header.Set(snapshot.PayloadHeader, tp.first.kind)
 		}
 		tp.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -75,8 +81,8 @@ func (tp *tamperer) handler(target string) http.Handler {
 	return rp
 }
 
-// TestTamperedSnapshots: snapshots that were altered, signed with another key, unsigned or
-// older than the one in force are rejected, counted, and the policy in force stays; once the
+// TestTamperedSnapshots: snapshots and deltas that were altered, signed with another key,
+// unsigned or replayed from an earlier poll are rejected, counted, and the policy in force stays; once the
 // channel is clean again the filter catches up.
 func TestTamperedSnapshots(t *testing.T) {
 	_, foreign, _ := ed25519.GenerateKey(nil)

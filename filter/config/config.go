@@ -84,6 +84,11 @@ type Control struct {
 	WaitSeconds int
 	// TimeoutMillis bounds one poll; it must exceed WaitSeconds.
 	TimeoutMillis int
+	// FreshnessWindowSeconds is the policy age past which the filter reports its policy stale
+	// (portcullis_policy_stale; it keeps enforcing it): the age counts from the last poll
+	// whose answer carried a valid signed freshness statement for that poll's nonce. It must
+	// exceed WaitSeconds: a healthy policy's age climbs up to WaitSeconds between answers.
+	FreshnessWindowSeconds int
 }
 
 // Defaults for the control section.
@@ -91,6 +96,9 @@ const (
 	DefaultAuthority          = "portcullis-control"
 	DefaultPollIntervalMillis = 200
 	DefaultWaitSeconds        = 25
+	// DefaultFreshnessWindowSeconds: long enough for ordinary clock skew and a control server
+	// restart, short enough that a replayed answer holding a revoked key is refused soon.
+	DefaultFreshnessWindowSeconds = 300
 )
 
 // ErrEmpty is returned for an empty configuration: a security filter with nothing to enforce
@@ -128,7 +136,8 @@ func Parse(data []byte) (Config, error) {
 }
 
 func readControl(r *strictjson.Reader, path string) *Control {
-	c := &Control{Authority: DefaultAuthority, PollIntervalMillis: DefaultPollIntervalMillis, WaitSeconds: DefaultWaitSeconds}
+	c := &Control{Authority: DefaultAuthority, PollIntervalMillis: DefaultPollIntervalMillis, WaitSeconds: DefaultWaitSeconds,
+		FreshnessWindowSeconds: DefaultFreshnessWindowSeconds}
 	timeoutSet := false
 	isObject := r.Peek() == strictjson.Object
 	for k := range r.Object(path) {
@@ -157,6 +166,8 @@ func readControl(r *strictjson.Reader, path string) *Control {
 		case "timeout_ms":
 			timeoutSet = true
 			c.TimeoutMillis = int(r.PositiveInt(path, k, 120_000))
+		case "freshness_window_seconds":
+			c.FreshnessWindowSeconds = int(r.PositiveInt(path, k, 86_400))
 		default:
 			r.Unknown(path, k)
 		}
@@ -171,6 +182,9 @@ func readControl(r *strictjson.Reader, path string) *Control {
 	}
 	if c.PublicKey == nil && !r.Failed() {
 		r.FieldErrorf(path, "public_key", "required: snapshots are accepted only with a valid signature")
+	}
+	if c.FreshnessWindowSeconds > 0 && c.FreshnessWindowSeconds <= c.WaitSeconds {
+		r.FieldErrorf(path, "freshness_window_seconds", "must exceed wait_seconds (%d s), or a healthy policy would be reported stale between answers", c.WaitSeconds)
 	}
 	if !timeoutSet {
 		c.TimeoutMillis = c.WaitSeconds*1000 + 5000

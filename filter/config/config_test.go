@@ -18,7 +18,7 @@ func TestControlDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := cfg.Control
-	if c.Authority != DefaultAuthority || c.PollIntervalMillis != DefaultPollIntervalMillis || c.WaitSeconds != 10 || c.TimeoutMillis != 15000 || len(c.PublicKey) != 32 {
+	if c.Authority != DefaultAuthority || c.PollIntervalMillis != DefaultPollIntervalMillis || c.WaitSeconds != 10 || c.TimeoutMillis != 15000 || len(c.PublicKey) != 32 || c.FreshnessWindowSeconds != 300 {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
 	if cfg.Policy != nil {
@@ -44,6 +44,7 @@ func TestParse(t *testing.T) {
 		{"control without key", `{"control":{"cluster":"c","token":"t"}}`, "control.public_key: required"},
 		{"control bad key", `{"control":{"cluster":"c","token":"t","public_key":"AAAA"}}`, "control.public_key: must be a base64 Ed25519 public key"},
 		{"control timeout below wait", `{"control":` + control(`,"wait_seconds":10,"timeout_ms":9000`) + `}`, "control.timeout_ms: must exceed wait_seconds"},
+		{"control freshness window within wait", `{"control":` + control(`,"wait_seconds":30,"freshness_window_seconds":30`) + `}`, "control.freshness_window_seconds: must exceed wait_seconds (30 s)"},
 		{"control unknown field", `{"control":` + control(`,"interval":1`) + `}`, "control.interval: unknown field"},
 	}
 	for _, tt := range tests {

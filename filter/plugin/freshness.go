@@ -25,6 +25,7 @@ type freshness struct {
 	since   time.Time // the last confirmation, or the VM's start before the first one
 	loaded  bool      // a policy is in force (inline or applied)
 	expires time.Duration
+	window  time.Duration // older than this, the policy is reported stale
 }
 
 // workerState is one VM's entry in the shared list.
@@ -33,11 +34,11 @@ type workerState struct {
 	loaded      bool
 }
 
-func newFreshness(now time.Time, loaded bool, tick time.Duration) freshness {
+func newFreshness(now time.Time, loaded bool, tick, window time.Duration) freshness {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b) // never fails (Go 1.24+)
 	// An entry not refreshed for a few ticks belongs to a VM that is gone (a trap, a reload).
-	return freshness{id: hex.EncodeToString(b), since: now, loaded: loaded, expires: 3*tick + 10*time.Second}
+	return freshness{id: hex.EncodeToString(b), since: now, loaded: loaded, expires: 3*tick + 10*time.Second, window: window}
 }
 
 // confirm records that the control server confirmed the policy in force: a snapshot applied,
@@ -70,6 +71,11 @@ func (f *freshness) publish(now time.Time, m *metrics) {
 			return
 		}
 		setGauge(m.policyAge, uint64(age/1000))
+		stale := uint64(0)
+		if f.window > 0 && age > f.window.Milliseconds() {
+			stale = 1
+		}
+		setGauge(m.policyStale, stale)
 		setGauge(m.withoutPolicy, uint64(missing))
 		return
 	}

@@ -56,6 +56,7 @@ func gauge(t *testing.T, host proxytest.HostEmulator, name string) int64 {
 func TestPolicyAge(t *testing.T) {
 	s := newSigner(t)
 	clk := &testClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s.now = clk.Now
 	host := startAt(t, s.config(false), clk)
 	age := func() int64 { return gauge(t, host, "portcullis_policy_age_seconds") }
 	without := func() int64 { return gauge(t, host, "portcullis_workers_without_policy") }
@@ -76,7 +77,7 @@ func TestPolicyAge(t *testing.T) {
 		t.Fatalf("20 s after the apply, a poll held open: age %d, without policy %d", age(), without())
 	}
 	calls := host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
-	host.CallOnHttpCallResponse(calls[len(calls)-1].CalloutID, [][2]string{{":status", "304"}}, nil, nil)
+	host.CallOnHttpCallResponse(calls[len(calls)-1].CalloutID, s.notModified(4), nil, nil)
 	host.Tick()
 	if age() != 0 {
 		t.Fatalf("after not modified: age %d, want 0", age())
@@ -91,7 +92,7 @@ func TestPolicyAge(t *testing.T) {
 	if age() != 50 {
 		t.Fatalf("after 50 s of failed polls: age %d, want 50", age())
 	}
-	host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, [][2]string{{":status", "304"}}, nil, nil)
+	host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, s.notModified(4), nil, nil)
 	host.Tick()
 	if age() != 0 {
 		t.Fatalf("back: age %d, want 0", age())
@@ -104,6 +105,7 @@ func TestPolicyAge(t *testing.T) {
 func TestPollFailureLogs(t *testing.T) {
 	s := newSigner(t)
 	clk := &testClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s.now = clk.Now
 	host := startAt(t, s.config(true), clk)
 	fail := func(headers [][2]string) {
 		clk.advance(200 * time.Millisecond)
@@ -118,7 +120,7 @@ func TestPollFailureLogs(t *testing.T) {
 	for range 300 { // 60 s: the same reason again after a minute
 		fail([][2]string{{":status", "401"}})
 	}
-	fail([][2]string{{":status", "304"}})
+	fail(s.notModified(0))
 
 	errs := host.GetErrorLogs()
 	if len(errs) != 3 {

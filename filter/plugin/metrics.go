@@ -20,6 +20,13 @@ const (
 	// oldest; before the first confirmation it counts from the worker's start. Set on every
 	// tick; 0 without a control section.
 	metricPolicyAge = "portcullis_policy_age_seconds"
+	// metricPolicyStale is 1 while some worker's policy was last confirmed by a signed
+	// freshness statement longer ago than control.freshness_window_seconds, else 0. The
+	// filter keeps enforcing a stale policy (never failing open); readiness reports it.
+	metricPolicyStale = "portcullis_policy_stale"
+	// metricDeltaApplied counts deltas applied (full snapshots count in snapshots_applied;
+	// refused answers of either kind in snapshots_rejected).
+	metricDeltaApplied = "portcullis_deltas_applied"
 	// metricWithoutPolicy is how many workers have no policy at all (requests there get 503).
 	metricWithoutPolicy = "portcullis_workers_without_policy"
 	// metricApplyMillis is how long each applied snapshot took to verify, decode and compile,
@@ -42,9 +49,9 @@ type metrics struct {
 	answered proxywasm.MetricCounter // CORS preflights answered by the filter
 	denied   map[string]proxywasm.MetricCounter
 
-	snapshotApplied, snapshotRejected, pollFailures proxywasm.MetricCounter
-	policyVersion, policyAge, withoutPolicy         proxywasm.MetricGauge
-	applyMillis                                     proxywasm.MetricHistogram
+	snapshotApplied, snapshotRejected, pollFailures, deltaApplied proxywasm.MetricCounter
+	policyVersion, policyAge, withoutPolicy, policyStale          proxywasm.MetricGauge
+	applyMillis                                                   proxywasm.MetricHistogram
 
 	contended, evictions, releaseFailures             proxywasm.MetricCounter
 	globalCalls, globalFailedOpen, globalFailedClosed proxywasm.MetricCounter
@@ -62,6 +69,8 @@ func defineMetrics() *metrics {
 		pollFailures:     proxywasm.DefineCounterMetric(metricPollFailures),
 		policyVersion:    proxywasm.DefineGaugeMetric(metricPolicyVersion),
 		policyAge:        proxywasm.DefineGaugeMetric(metricPolicyAge),
+		policyStale:      proxywasm.DefineGaugeMetric(metricPolicyStale),
+		deltaApplied:     proxywasm.DefineCounterMetric(metricDeltaApplied),
 		withoutPolicy:    proxywasm.DefineGaugeMetric(metricWithoutPolicy),
 		applyMillis:      proxywasm.DefineHistogramMetric(metricApplyMillis),
 

@@ -21,13 +21,18 @@ type pluginContext struct {
 	version uint64 // applied snapshot version; 0 for the inline policy
 	// issued is when the applied snapshot was issued, by the control server's clock (zero for
 	// the inline policy): no request is judged earlier than that (see notBefore).
-	issued   time.Time
-	polling  bool
-	inflight map[string]snapshot.Use // usage riding on the poll in flight
-	usage    usage
-	fresh    freshness // when the control server last confirmed the policy
-	trouble  trouble   // the current run of polls that did not refresh it
-	nextPoll time.Time // polls start no sooner (the tick may run faster than the poll interval)
+	issued  time.Time
+	polling bool
+	// wantFull: the last delta failed, so the next poll asks for a full snapshot.
+	wantFull bool
+	// pollNonce is the nonce of the poll in flight, which its answer's signed freshness
+	// statement must repeat.
+	pollNonce string
+	inflight  map[string]snapshot.Use // usage riding on the poll in flight
+	usage     usage
+	fresh     freshness // when the control server last confirmed the policy
+	trouble   trouble   // the current run of polls that did not refresh it
+	nextPoll  time.Time // polls start no sooner (the tick may run faster than the poll interval)
 
 	limits    limitState // rate-limit tables and this VM's concurrency slots (limits.go)
 	ratelimit *config.RateLimitService
@@ -76,7 +81,8 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		// every second; polls keep their own interval (OnTick).
 		tick = min(cfg.Control.PollIntervalMillis, renewTickMillis)
 		interval := time.Duration(cfg.Control.PollIntervalMillis) * time.Millisecond
-		p.fresh = newFreshness(p.now(), p.engine != nil, interval)
+		window := time.Duration(cfg.Control.FreshnessWindowSeconds) * time.Second
+		p.fresh = newFreshness(p.now(), p.engine != nil, interval, window)
 		p.fresh.publish(p.now(), p.metrics) // a worker without a policy shows before the first tick
 		proxywasm.LogInfof("portcullis: polling cluster %q for policy snapshots", cfg.Control.Cluster)
 	}

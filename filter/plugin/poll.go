@@ -1,6 +1,8 @@
 package plugin
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -49,6 +51,14 @@ func (p *pluginContext) OnTick() {
 func (p *pluginContext) poll() {
 	c := p.control
 	path := snapshot.PollPath + "?version=" + strconv.FormatUint(p.version, 10) + "&wait=" + strconv.Itoa(c.WaitSeconds)
+	if !p.wantFull {
+		path += "&" + snapshot.DeltaParam + "=1"
+	}
+	if p.version > 0 {
+		path += "&" + snapshot.IssuedParam + "=" + strconv.FormatInt(p.issued.UnixMicro(), 10)
+	}
+	nonce := makeNonce()
+	path += "&" + snapshot.NonceParam + "=" + nonce
 	headers := [][2]string{
 		{":method", "GET"},
 		{":path", path},
@@ -67,6 +77,19 @@ func (p *pluginContext) poll() {
 	}
 	p.polling = true
 	p.inflight = taken
+	p.pollNonce = nonce
+}
+
+// makeNonce returns a poll's nonce; the native tests replace it to sign answers ahead of the
+// poll.
+var makeNonce = newNonce
+
+// newNonce is a poll's nonce: 64 random bits, which the answer's signed freshness statement
+// must repeat.
+func newNonce() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
 }
 
 // onPollResponse handles the control server's answer. Nothing here can make the filter fail
@@ -89,34 +112,53 @@ func (p *pluginContext) onPollResponse(numHeaders, bodySize, _ int) {
 		p.failed(fmt.Sprintf("reading the poll response: %v", err))
 		return
 	}
-	status, sig := "", ""
+	var status string
+	var rep snapshot.Reply
 	for _, kv := range headers {
 		switch kv[0] {
 		case ":status":
 			status = kv[1]
 		case snapshot.SignatureHeader:
-			sig = kv[1]
+			rep.Signature = kv[1]
+		case snapshot.PayloadHeader:
+			rep.Kind = kv[1]
+		case snapshot.FreshnessHeader:
+			rep.Freshness = kv[1]
 		}
 	}
 	switch status {
-	case "304":
-		p.confirmed()
-	case "200":
-		err := p.applyWithoutGC(bodySize, sig)
-		if err != nil {
+	case "304", "200":
+		rep.NotModified = status == "304"
+		if err := p.accept(bodySize, rep); err != nil {
 			p.metrics.snapshotRejected.Increment(1)
-			p.failed(fmt.Sprintf("rejected a snapshot: %v", err))
+			if rep.Kind == snapshot.KindDelta {
+				// Whatever went wrong with a delta, a full snapshot sets it right.
+				p.wantFull = true
+			}
+			p.failed(fmt.Sprintf("rejected a snapshot answer (%s): %v", answerKind(rep), err))
 			return
 		}
 		p.confirmed()
-		// Ask for the next version at once: the server holds the poll until there is one, so
-		// a burst of changes is not spaced out by the tick period.
-		p.poll()
+		if !rep.NotModified {
+			// Ask for the next version at once: the server holds the poll until there is
+			// one, so a burst of changes is not spaced out by the tick period.
+			p.poll()
+		}
 	default:
 		p.usage.restore(taken)
 		p.metrics.pollFailures.Increment(1)
 		p.failed(statusProblem(status, bodyExcerpt(bodySize)))
 	}
+}
+
+func answerKind(rep snapshot.Reply) string {
+	switch {
+	case rep.NotModified:
+		return "not modified"
+	case rep.Kind == "":
+		return snapshot.KindSnapshot
+	}
+	return rep.Kind
 }
 
 // statusProblem explains an unexpected poll status to the operator reading the log. The
@@ -161,45 +203,77 @@ func bodyExcerpt(bodySize int) string {
 	return string(out)
 }
 
-var errStale = errors.New("not newer than the applied version")
+// accept opens a poll answer (snapshot.Open: freshness, signature, decoding, version rules)
+// and puts what it holds in force: a full snapshot, a delta, or only the confirmation that the
+// policy in force is current. Nothing changes unless everything checks.
+func (p *pluginContext) accept(bodySize int, rep snapshot.Reply) error {
+	if !rep.NotModified {
+		if bodySize <= 0 || bodySize > maxSnapshotBytes {
+			return fmt.Errorf("body of %d bytes (limit %d)", bodySize, maxSnapshotBytes)
+		}
+		body, err := proxywasm.GetHttpCallResponseBody(0, bodySize)
+		if err != nil {
+			return fmt.Errorf("reading body: %w", err)
+		}
+		rep.Body = body
+	}
+	if rep.NotModified || rep.Kind == snapshot.KindDelta {
+		a, err := snapshot.Open(p.control.PublicKey, p.version, p.pollNonce, rep)
+		if err != nil {
+			return err
+		}
+		if a.Delta != nil {
+			if err := p.applyDelta(a.Delta, bodySize); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return p.applyWithoutGC(rep)
+}
 
-// applyWithoutGC applies a snapshot with the garbage collector paused, then collects once.
+// applyDelta puts a delta in force: engine.Apply checks every change before it changes
+// anything, and runs inside this one callback, so no request sees the delta half applied.
+func (p *pluginContext) applyDelta(d *snapshot.Delta, bodySize int) error {
+	start := time.Now()
+	if p.engine == nil {
+		return fmt.Errorf("a delta with no policy in force: %w", engine.ErrDelta)
+	}
+	if err := p.engine.Apply(d.Changes); err != nil {
+		return err
+	}
+	took := p.applied(d.Version, d.IssuedAt, p.metrics.deltaApplied, start)
+	proxywasm.LogInfof("portcullis: applied policy version %d as a delta from %d (%d keys put, %d removed; %d bytes) in %v",
+		d.Version, d.Base, len(d.Changes.PutKeys), len(d.Changes.RemoveKeys), bodySize, took.Round(time.Microsecond))
+	return nil
+}
+
+// applyWithoutGC applies a full snapshot with the garbage collector paused, then collects once.
 // Go's collector in Wasm runs on the VM's only thread: left on, it would run cycles in the
 // middle of the decode (marking, write barriers on every pointer the decoder stores), which
 // made a 10,000-key apply ~20% slower and its duration erratic; and the garbage (several times
 // the policy, plus the old engine) would otherwise be collected inside whichever request next
 // allocates. The pause is bounded: only a signed snapshot of at most maxSnapshotBytes is
-// decoded, and the collection right after returns the memory to the heap.
-func (p *pluginContext) applyWithoutGC(bodySize int, sig string) error {
+// decoded, and the collection right after returns the memory to the heap. (Deltas and "not
+// modified" answers are small and skip both.)
+func (p *pluginContext) applyWithoutGC(rep snapshot.Reply) error {
 	old := debug.SetGCPercent(-1)
 	defer func() {
 		debug.SetGCPercent(old)
 		runtime.GC()
 	}()
-	return p.apply(bodySize, sig)
+	return p.apply(rep)
 }
 
-// apply verifies, decodes and compiles a snapshot, then swaps it in. Requests already running
-// keep the engine they started with.
-func (p *pluginContext) apply(bodySize int, sig string) error {
+// apply opens, compiles and swaps in a full snapshot. Requests already running keep the
+// engine they started with.
+func (p *pluginContext) apply(rep snapshot.Reply) error {
 	start := time.Now()
-	if bodySize <= 0 || bodySize > maxSnapshotBytes {
-		return fmt.Errorf("body of %d bytes (limit %d)", bodySize, maxSnapshotBytes)
-	}
-	body, err := proxywasm.GetHttpCallResponseBody(0, bodySize)
-	if err != nil {
-		return fmt.Errorf("reading body: %w", err)
-	}
-	if err := snapshot.Verify(p.control.PublicKey, body, sig); err != nil {
-		return err
-	}
-	s, err := snapshot.DecodeCompact(body)
+	a, err := snapshot.Open(p.control.PublicKey, p.version, p.pollNonce, rep)
 	if err != nil {
 		return err
 	}
-	if s.Version <= p.version {
-		return fmt.Errorf("version %d: %w %d", s.Version, errStale, p.version)
-	}
+	s := a.Snapshot
 	eng, err := engine.CompileWithKeys(s.Policy, s.Keys)
 	if err != nil {
 		return err
@@ -210,14 +284,22 @@ func (p *pluginContext) apply(bodySize int, sig string) error {
 	if err := p.prepare(eng); err != nil {
 		return fmt.Errorf("creating the rate-limit tables: %w", err)
 	}
-	p.engine, p.version, p.issued = eng, s.Version, s.IssuedAt
-	p.metrics.snapshotApplied.Increment(1)
-	setGauge(p.metrics.policyVersion, s.Version)
+	p.engine = eng
+	took := p.applied(s.Version, s.IssuedAt, p.metrics.snapshotApplied, start)
+	proxywasm.LogInfof("portcullis: applied policy version %d (%d routes, %d keys, %d bytes) in %v",
+		s.Version, eng.RouteCount(), eng.KeyCount(), len(rep.Body), took.Round(time.Millisecond))
+	return nil
+}
+
+// applied records a version put in force (by a snapshot or a delta, counted in counter) and
+// returns how long it took since start.
+func (p *pluginContext) applied(version uint64, issued time.Time, counter proxywasm.MetricCounter, start time.Time) time.Duration {
+	p.version, p.issued, p.wantFull = version, issued, false
+	counter.Increment(1)
+	setGauge(p.metrics.policyVersion, version)
 	took := time.Since(start)
 	p.metrics.applyMillis.Record(uint64(took.Milliseconds()))
-	proxywasm.LogInfof("portcullis: applied policy version %d (%d routes, %d keys, %d bytes) in %v",
-		s.Version, eng.RouteCount(), eng.KeyCount(), bodySize, took.Round(time.Millisecond))
-	return nil
+	return took
 }
 
 // recoverRoot keeps a panic in a root-context callback from trapping the VM; the policy in

@@ -3,6 +3,7 @@ package plugin
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ import (
 type signer struct {
 	pub  ed25519.PublicKey
 	priv ed25519.PrivateKey
+	now  func() time.Time // the control server's clock for freshness statements
 }
 
 func newSigner(t *testing.T) signer {
@@ -31,7 +33,23 @@ func newSigner(t *testing.T) signer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return signer{pub, priv}
+	return signer{pub, priv, time.Now}
+}
+
+// testNonce is every poll's nonce in the native tests, so that an answer can be signed before
+// the poll it answers is dispatched (the compiled module's nonces are random: e2e/).
+const testNonce = "test-nonce"
+
+func init() { makeNonce = func() string { return testNonce } }
+
+// fresh is the freshness header the control server sends with an answer for version.
+func (s signer) fresh(version uint64) [2]string {
+	return [2]string{snapshot.FreshnessHeader, snapshot.SignFreshness(s.priv, version, s.now(), testNonce)}
+}
+
+// notModified is the control server's 304 for a client holding version.
+func (s signer) notModified(version uint64) [][2]string {
+	return [][2]string{{":status", "304"}, s.fresh(version)}
 }
 
 func (s signer) config(withPolicy bool) []byte {
@@ -59,7 +77,7 @@ func (s signer) snapshotReplyAt(t *testing.T, version uint64, doc string, issued
 	if err != nil {
 		t.Fatal(err)
 	}
-	return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, payload)}}, payload
+	return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, payload)}, s.fresh(version)}, payload
 }
 
 // lastPoll ticks and returns the poll the filter dispatched.
@@ -72,6 +90,14 @@ func lastPoll(t *testing.T, host proxytest.HostEmulator) proxytest.HttpCalloutAt
 	}
 	return calls[len(calls)-1]
 }
+
+// pathOf is a poll's :path without its issued parameter (the issued_at of the version held,
+// which TestPollSendsIssued checks).
+func pathOf(hs [][2]string) string {
+	return issuedParam.ReplaceAllString(header(hs, ":path"), "")
+}
+
+var issuedParam = regexp.MustCompile(`&issued=[0-9]+`)
 
 func header(hs [][2]string, name string) string {
 	for _, kv := range hs {
@@ -97,7 +123,7 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 		t.Fatalf("before any snapshot: %d %s, want 503 policy_unavailable", o.Status, o.Body)
 	}
 	poll := lastPoll(t, host)
-	if poll.Upstream != "control" || header(poll.Headers, ":path") != "/v1/snapshot?version=0&wait=5" ||
+	if poll.Upstream != "control" || pathOf(poll.Headers) != "/v1/snapshot?version=0&wait=5&delta=1&nonce=test-nonce" ||
 		header(poll.Headers, "authorization") != "Bearer dp-secret-token" || header(poll.Headers, ":authority") != "portcullis-control" {
 		t.Fatalf("poll = %+v", poll)
 	}
@@ -132,12 +158,12 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 		t.Fatalf("%d polls dispatched, want the answered one and one started at once", len(calls))
 	}
 	again := calls[1]
-	if p := header(again.Headers, ":path"); p != "/v1/snapshot?version=7&wait=5" {
+	if p := pathOf(again.Headers); p != "/v1/snapshot?version=7&wait=5&delta=1&nonce=test-nonce" {
 		t.Fatalf("next poll path = %q", p)
 	}
 	// It came back "not modified"; the poll after it, on the tick, reports the key's use and
 	// when it happened.
-	host.CallOnHttpCallResponse(again.CalloutID, [][2]string{{":status", "304"}}, nil, nil)
+	host.CallOnHttpCallResponse(again.CalloutID, s.notModified(7), nil, nil)
 	next := lastPoll(t, host)
 	if u := usageOf(t, next); u["k-full"].Count != 1 || len(u) != 1 || !usedBetween(u["k-full"], sent, time.Now()) {
 		t.Fatalf("usage header = %q, want k-full=1 at the time of the request (%v)", header(next.Headers, "x-portcullis-usage"), sent)
@@ -165,13 +191,13 @@ func TestPollKeepsLastGoodPolicy(t *testing.T) {
 		{"signed by another key", func(t *testing.T) ([][2]string, []byte) { return other.snapshotReply(t, 9, revoked) }, "portcullis_snapshots_rejected"},
 		{"no signature", func(t *testing.T) ([][2]string, []byte) {
 			_, body := s.snapshotReply(t, 9, revoked)
-			return [][2]string{{":status", "200"}}, body
+			return [][2]string{{":status", "200"}, s.fresh(9)}, body
 		}, "portcullis_snapshots_rejected"},
 		{"older version", func(t *testing.T) ([][2]string, []byte) { return s.snapshotReply(t, 2, revoked) }, "portcullis_snapshots_rejected"},
 		{"same version", func(t *testing.T) ([][2]string, []byte) { return s.snapshotReply(t, 5, revoked) }, "portcullis_snapshots_rejected"},
 		{"signed garbage", func(t *testing.T) ([][2]string, []byte) {
 			body := []byte(`{"version":9,"policy":{"version":1,"routes":"nope"}}`)
-			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}}, body
+			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}, s.fresh(9)}, body
 		}, "portcullis_snapshots_rejected"},
 		{"signed, with a malformed key table", func(t *testing.T) ([][2]string, []byte) {
 			_, body := s.snapshotReply(t, 9, revoked)
@@ -291,5 +317,24 @@ func TestExpiryNeverJudgedBeforeTheSnapshot(t *testing.T) {
 				t.Fatalf("k-full: %d %s, want %d", o.Status, o.Body, c.status)
 			}
 		})
+	}
+}
+
+// TestPollSendsIssued: a poll names the version held and when it was issued, so that a control
+// server restored from an older backup can tell its own version N from the one the filter holds.
+func TestPollSendsIssued(t *testing.T) {
+	s := newSigner(t)
+	host, _ := nativeLeg.start(t, s.config(false))
+	if p := header(lastPoll(t, host).Headers, ":path"); strings.Contains(p, "issued=") {
+		t.Fatalf("first poll %q names an issued time without a version", p)
+	}
+	issued := time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC)
+	hs, body := s.snapshotReplyAt(t, 5, scenario.Policy, issued)
+	calls := host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
+	host.CallOnHttpCallResponse(calls[len(calls)-1].CalloutID, hs, nil, body)
+	calls = host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
+	want := "/v1/snapshot?version=5&wait=5&delta=1&issued=" + strconv.FormatInt(issued.UnixMicro(), 10) + "&nonce=test-nonce"
+	if p := header(calls[len(calls)-1].Headers, ":path"); p != want {
+		t.Fatalf("poll after version 5: %q, want %q", p, want)
 	}
 }

@@ -47,6 +47,8 @@ func (p *pluginContext) confirmed() {
 			p.trouble.count, now.Sub(p.trouble.started).Round(time.Second))
 		p.trouble = trouble{}
 	}
+	// Only an answer that repeats the poll's nonce gets here, so it was made after the poll
+	// was sent: at most control.timeout_ms before now.
 	p.fresh.confirm(now)
 	p.fresh.publish(now, p.metrics)
 }

@@ -97,18 +97,14 @@ func (e *Engine) compileKey(pk *policy.Key) (*key, error) {
 }
 
 // putKey adds k, or replaces the key with its hash, in place: the next request sees it, a
-// request already authenticated keeps the key it found. k must be valid by the policy's rules
-// (policy.ValidateKeys); its tier must be one the policy defines. Cost: one map insert,
-// whatever the number of keys.
+// request already authenticated keeps the key it found. k comes from compileKey. Cost: one map
+// insert, whatever the number of keys.
 //
 // # Notes
 //
-// For delta snapshots, which apply a change between requests on the VM's only thread.
-func (e *Engine) putKey(pk *policy.Key) error {
-	k, err := e.compileKey(pk)
-	if err != nil {
-		return err
-	}
+// For delta snapshots (Apply), which change the engine between requests on the VM's only
+// thread.
+func (e *Engine) putKey(k *key) {
 	s := e.keys
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -119,21 +115,16 @@ func (e *Engine) putKey(pk *policy.Key) error {
 		s.over = make(map[[32]byte]*key)
 	}
 	s.over[k.hash] = k
-	return nil
 }
 
-// removeKey removes the key whose SHA-256 is sha256 (hex) in place, and reports whether there
-// was one. Cost: one map insert, whatever the number of keys.
-func (e *Engine) removeKey(sha256 string) (bool, error) {
-	var h [32]byte
-	if n, err := hex.Decode(h[:], []byte(sha256)); err != nil || n != 32 || len(sha256) != 64 {
-		return false, errors.New("remove key: sha256 is not 64 hex digits")
-	}
+// removeKey removes the key whose SHA-256 is h in place, and reports whether there was one.
+// Cost: one map insert, whatever the number of keys.
+func (e *Engine) removeKey(h [32]byte) bool {
 	s := e.keys
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.presentLocked(&h) {
-		return false, nil
+		return false
 	}
 	s.count--
 	if s.table.Find(&h) >= 0 {
@@ -144,7 +135,7 @@ func (e *Engine) removeKey(sha256 string) (bool, error) {
 	} else {
 		delete(s.over, h)
 	}
-	return true, nil
+	return true
 }
 
 func (s *keySet) presentLocked(h *[32]byte) bool {

@@ -3,6 +3,7 @@ package engine
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func status(e *Engine, raw, path string) (int, string) {
 	return d.Status, d.KeyID
 }
 
-// putKey and removeKey change what the next request sees, for keys of the table and keys put
+// Deltas (Apply → putKey, removeKey) change what the next request sees, for keys of the table and keys put
 // since, and KeyCount follows.
 func TestPutAndRemoveKey(t *testing.T) {
 	e := keysEngine(t)
@@ -47,12 +48,18 @@ func TestPutAndRemoveKey(t *testing.T) {
 		keyID string
 		count int
 	}
-	put := func(k policy.Key) func() error { return func() error { return e.putKey(&k) } }
-	remove := func(raw string, want bool) func() error {
+	put := func(k policy.Key) func() error {
+		return func() error { return e.Apply(&policy.Changes{PutKeys: []policy.Key{k}}) }
+	}
+	// remove removes the key id with the hash of raw; a key not in force is refused whole.
+	remove := func(id, raw string, inForce bool) func() error {
 		return func() error {
-			ok, err := e.removeKey(hashHex(raw))
-			if err == nil && ok != want {
-				err = fmt.Errorf("removeKey = %v, want %v", ok, want)
+			err := e.Apply(&policy.Changes{RemoveKeys: []policy.KeyRef{{ID: id, SHA256: hashHex(raw)}}})
+			if !inForce && errors.Is(err, ErrDelta) {
+				return nil
+			}
+			if !inForce && err == nil {
+				return fmt.Errorf("removed a key not in force")
 			}
 			return err
 		}
@@ -66,11 +73,11 @@ func TestPutAndRemoveKey(t *testing.T) {
 		{"replace a table key: inactive", put(policy.Key{ID: "k-table", SHA256: hashHex("table-key")}), "table-key", "/x", 401, "", 2},
 		{"replace it again: expired", put(policy.Key{ID: "k-table", SHA256: hashHex("table-key"), Active: true, ExpiresAt: time.Now().Add(-time.Second)}), "table-key", "/x", 401, "", 2},
 		{"active again", put(policy.Key{ID: "k-table", SHA256: hashHex("table-key"), Active: true}), "table-key", "/x", 200, "k-table", 2},
-		{"remove the table key", remove("table-key", true), "table-key", "/x", 401, "", 1},
-		{"remove it twice", remove("table-key", false), "table-key", "/x", 401, "", 1},
-		{"remove the new key", remove("new-key", true), "new-key", "/x", 401, "", 0},
+		{"remove the table key", remove("k-table", "table-key", true), "table-key", "/x", 401, "", 1},
+		{"remove it twice", remove("k-table", "table-key", false), "table-key", "/x", 401, "", 1},
+		{"remove the new key", remove("k-new", "new-key", true), "new-key", "/x", 401, "", 0},
 		{"put the table key back", put(policy.Key{ID: "k-back", SHA256: hashHex("table-key"), Active: true}), "table-key", "/x", 200, "k-back", 1},
-		{"remove an unknown key", remove("never", false), "table-key", "/x", 200, "k-back", 1},
+		{"remove an unknown key", remove("k-never", "never", false), "table-key", "/x", 200, "k-back", 1},
 	} {
 		if s.do != nil {
 			if err := s.do(); err != nil {
@@ -88,11 +95,11 @@ func TestPutAndRemoveKey(t *testing.T) {
 
 func TestPutAndRemoveKeyRefuseBadHashes(t *testing.T) {
 	e := keysEngine(t)
-	if err := e.putKey(&policy.Key{ID: "x", SHA256: "abc"}); err == nil {
-		t.Error("putKey accepted a short hash")
+	if err := e.Apply(&policy.Changes{PutKeys: []policy.Key{{ID: "x", SHA256: "abc"}}}); err == nil {
+		t.Error("a delta put a key with a short hash")
 	}
-	if _, err := e.removeKey("zz"); err == nil {
-		t.Error("removeKey accepted a short hash")
+	if err := e.Apply(&policy.Changes{RemoveKeys: []policy.KeyRef{{ID: "x", SHA256: "zz"}}}); err == nil {
+		t.Error("a delta removed a key by a short hash")
 	}
 	if n := e.KeyCount(); n != 1 {
 		t.Errorf("KeyCount %d after refusals", n)

@@ -144,7 +144,7 @@ func BenchmarkScale(b *testing.B) {
 					i = 1 // keys=1: key 0 is inactive, so use a put key
 					sum := sha256.Sum256([]byte(testpolicy.RawKey(i)))
 					k := policy.Key{ID: "k1", SHA256: hex.EncodeToString(sum[:]), Active: true}
-					if err := engine.PutKey(e, &k); err != nil {
+					if err := e.Apply(&policy.Changes{PutKeys: []policy.Key{k}}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -168,7 +168,7 @@ func BenchmarkScale(b *testing.B) {
 					n++
 					sum := sha256.Sum256([]byte(strconv.Itoa(n)))
 					k.SHA256 = hex.EncodeToString(sum[:])
-					if err := engine.PutKey(e, &k); err != nil {
+					if err := e.Apply(&policy.Changes{PutKeys: []policy.Key{k}}); err != nil {
 						b.Fatal(err)
 					}
 				}

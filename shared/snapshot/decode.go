@@ -94,7 +94,7 @@ func decodeJSON(payload []byte) (*Snapshot, error) {
 		switch k {
 		case "version":
 			seen[0] = true
-			s.Version = readVersion(r)
+			s.Version = readVersion(r, k)
 		case "issued_at":
 			seen[1] = true
 			s.IssuedAt = r.Time("", k)
@@ -118,14 +118,14 @@ func decodeJSON(payload []byte) (*Snapshot, error) {
 	return &s, nil
 }
 
-func readVersion(r *strictjson.Reader) uint64 {
-	lit, ok := r.Number("", "version", "a positive integer")
+func readVersion(r *strictjson.Reader, field string) uint64 {
+	lit, ok := r.Number("", field, "a positive integer")
 	if !ok {
 		return 0
 	}
 	n, err := strconv.ParseUint(lit, 10, 64)
 	if err != nil || n == 0 {
-		r.Errorf("version", "must be a positive integer below 2^64")
+		r.Errorf(field, "must be a positive integer below 2^64")
 		return 0
 	}
 	return n

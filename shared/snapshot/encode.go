@@ -114,19 +114,24 @@ func (e *encoder) document(d *policy.Document) {
 	}
 	if len(d.RevokedTokens) > 0 {
 		e.raw(`,"revoked_tokens":[`)
-		for i, v := range d.RevokedTokens {
-			if i > 0 {
-				e.raw(`,`)
-			}
-			e.raw(`{"jti":`)
-			e.str(v.JTI)
-			e.raw(`,"expires_at":`)
-			e.time(v.ExpiresAt)
-			e.raw(`}`)
-		}
+		e.revocations(d.RevokedTokens)
 		e.raw(`]`)
 	}
 	e.raw(`}`)
+}
+
+// revocations writes the elements of a revocation list (without the brackets).
+func (e *encoder) revocations(list []policy.Revocation) {
+	for i, v := range list {
+		if i > 0 {
+			e.raw(`,`)
+		}
+		e.raw(`{"jti":`)
+		e.str(v.JTI)
+		e.raw(`,"expires_at":`)
+		e.time(v.ExpiresAt)
+		e.raw(`}`)
+	}
 }
 
 func (e *encoder) route(r *policy.Route) {

@@ -22,13 +22,21 @@ var (
 //
 // Like ed25519.Sign, Sign panics if priv is not ed25519.PrivateKeySize bytes long; the control
 // server loads its key once at start-up and checks its length there.
-func Sign(priv ed25519.PrivateKey, payload []byte) string {
-	return base64.StdEncoding.EncodeToString(ed25519.Sign(priv, message(payload)))
+func Sign(priv ed25519.PrivateKey, payload []byte) string { return sign(Domain, priv, payload) }
+
+func sign(domain string, priv ed25519.PrivateKey, payload []byte) string {
+	return base64.StdEncoding.EncodeToString(ed25519.Sign(priv, message(domain, payload)))
 }
 
 // Verify checks sig (base64 standard encoding, as sent in SignatureHeader) over Domain followed
 // by payload. It never panics, whatever its arguments.
 func Verify(pub ed25519.PublicKey, payload []byte, sig string) error {
+	return verify(Domain, pub, payload, sig)
+}
+
+// verify checks sig over domain followed by payload: each signed thing (snapshot, delta,
+// freshness statement) has its own domain, so no signature verifies as another kind.
+func verify(domain string, pub ed25519.PublicKey, payload []byte, sig string) error {
 	if len(pub) != ed25519.PublicKeySize {
 		return ErrBadPublicKey
 	}
@@ -43,15 +51,15 @@ func Verify(pub ed25519.PublicKey, payload []byte, sig string) error {
 	if err != nil || n != ed25519.SignatureSize {
 		return ErrMalformedSignature
 	}
-	if !ed25519.Verify(pub, message(payload), raw[:n]) {
+	if !ed25519.Verify(pub, message(domain, payload), raw[:n]) {
 		return ErrBadSignature
 	}
 	return nil
 }
 
-func message(payload []byte) []byte {
-	m := make([]byte, 0, len(Domain)+len(payload))
-	m = append(m, Domain...)
+func message(domain string, payload []byte) []byte {
+	m := make([]byte, 0, len(domain)+len(payload))
+	m = append(m, domain...)
 	return append(m, payload...)
 }
 

@@ -25,6 +25,24 @@ const (
 	// UsageHeader carries per-key use on a poll request: "key_id=count@unix_ms,…" (ParseUsage,
 	// EncodeUsage).
 	UsageHeader = "x-portcullis-usage"
+	// FreshnessHeader carries the signed freshness statement on every poll answer, 200 and
+	// 304 alike: "version;unix_ms;nonce;signature" (SignFreshness, VerifyFreshness).
+	FreshnessHeader = "x-portcullis-freshness"
+	// PayloadHeader says what a 200 answer's body is: KindSnapshot (the default when absent)
+	// or KindDelta. It is not signed; a wrong kind only makes the signature check fail.
+	PayloadHeader = "x-portcullis-payload"
+	KindSnapshot  = "snapshot"
+	KindDelta     = "delta"
+	// DeltaParam=1 on a poll says the client applies deltas; without it the answer is always
+	// a full snapshot.
+	DeltaParam = "delta"
+	// IssuedParam on a poll is the issued_at of the version held, in Unix microseconds. With
+	// it the server tells a version it published from one with the same number that a
+	// database restored from a backup never saw (and then moves past it).
+	IssuedParam = "issued"
+	// NonceParam on a poll is a value fresh per poll (CheckNonce) that the answer's freshness
+	// statement must repeat.
+	NonceParam = "nonce"
 	// MaxUsageBytes bounds the UsageHeader value.
 	MaxUsageBytes = 8 << 10
 	// DefaultWait and MaxWait bound how long (seconds) the server holds a poll open.

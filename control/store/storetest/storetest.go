@@ -25,6 +25,7 @@ func Run(t *testing.T, open Open) {
 	}{
 		{"InitialState", testInitialState},
 		{"VersionBumpCommitsAndNotifies", testVersionBump},
+		{"AdvanceVersionJumpsPastAndNotifies", testAdvanceVersion},
 		{"FailedWriteLeavesNothing", testFailedWrite},
 		{"ReadIsReadOnly", testReadOnly},
 		{"SigningKeyIsSetOnce", testSigningKey},
@@ -126,6 +127,35 @@ func testVersionBump(t *testing.T, s store.Store) {
 	case <-c:
 		t.Fatal("notified without a new version")
 	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// testAdvanceVersion: the counter jumps past a version a filter holds, once, never backwards.
+func testAdvanceVersion(t *testing.T, s store.Store) {
+	c, cancel := s.Subscribe()
+	defer cancel()
+	advance := func(past uint64) store.State {
+		t.Helper()
+		var got store.State
+		if err := s.Write(ctx, func(tx store.Tx) (err error) { got, err = tx.AdvanceVersion(ctx, past, t0); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := advance(41); got.Version != 42 || !got.UpdatedAt.Equal(t0us) || state(t, s).Version != 42 {
+		t.Fatalf("AdvanceVersion(41) = %+v, state %+v; want version 42 at %v", got, state(t, s), t0us)
+	}
+	select {
+	case <-c:
+	case <-time.After(5 * time.Second):
+		t.Fatal("subscriber not notified of the jump")
+	}
+	if got := advance(10); got.Version != 42 {
+		t.Fatalf("AdvanceVersion below the version moved it: %+v", got)
+	}
+	err := s.Read(ctx, func(tx store.Tx) error { _, err := tx.AdvanceVersion(ctx, 100, t0); return err })
+	if !errors.Is(err, store.ErrReadOnly) {
+		t.Fatalf("AdvanceVersion in Read = %v, want ErrReadOnly", err)
 	}
 }
 

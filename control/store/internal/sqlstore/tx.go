@@ -80,6 +80,26 @@ func (t *txn) BumpVersion(ctx context.Context, at time.Time) (store.State, error
 	return store.State{Version: uint64(v), UpdatedAt: PrecisionTime(at)}, nil
 }
 
+func (t *txn) AdvanceVersion(ctx context.Context, past uint64, at time.Time) (store.State, error) {
+	if err := t.writable(); err != nil {
+		return store.State{}, err
+	}
+	if past >= 1<<63-1 {
+		return store.State{}, fmt.Errorf("advance version past %d: out of range", past)
+	}
+	cur, err := t.State(ctx)
+	if err != nil || cur.Version > past {
+		return cur, err
+	}
+	var v int64
+	err = t.tx.QueryRowContext(ctx, `UPDATE state SET version = $1, updated_at = $2 WHERE id = 1 RETURNING version`, int64(past)+1, t.d.time(at)).Scan(&v)
+	if err != nil {
+		return store.State{}, t.fail("advance version", err)
+	}
+	t.bumped = uint64(v)
+	return store.State{Version: uint64(v), UpdatedAt: PrecisionTime(at)}, nil
+}
+
 func (t *txn) SigningKey(ctx context.Context) ([]byte, error) {
 	var s sql.NullString
 	if err := t.tx.QueryRowContext(ctx, `SELECT signing_key FROM state WHERE id = 1`).Scan(&s); err != nil {

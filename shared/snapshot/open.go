@@ -1,0 +1,83 @@
+package snapshot
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+)
+
+// Reply is one poll answer as a data-plane client received it.
+type Reply struct {
+	NotModified bool   // status 304
+	Kind        string // PayloadHeader: KindSnapshot (or empty) or KindDelta
+	Signature   string // SignatureHeader
+	Freshness   string // FreshnessHeader
+	Body        []byte
+}
+
+// Answer is a Reply that Open accepted: exactly one of Snapshot and Delta is set, or neither
+// when the held version is still current. Fresh is the verified freshness statement.
+type Answer struct {
+	Snapshot *Snapshot
+	Delta    *Delta
+	Fresh    Freshness
+}
+
+// Errors of Open besides the verification and decoding ones; each means "refuse the answer and
+// keep the policy in force". ErrWrongBase means the client should ask for a full snapshot.
+var (
+	ErrNotNewer        = errors.New("snapshot is not newer than the version held")
+	ErrWrongBase       = errors.New("delta does not start at the version held")
+	ErrVersionMismatch = errors.New("freshness statement names another version than the answer")
+	ErrUnknownKind     = errors.New("unknown payload kind")
+)
+
+// Open is the data-plane client's whole check of a poll answer, for a client holding version
+// held (0: none) whose poll sent nonce: the freshness statement first (cheap, and it refuses a
+// replayed answer before its payload is parsed), then the payload's signature
+// in its own domain, then decoding, then the version rules — a snapshot must be newer than held,
+// a delta must start at held, and either must be the version the freshness statement names; a
+// "not modified" must name held itself.
+func Open(pub ed25519.PublicKey, held uint64, nonce string, rep Reply) (*Answer, error) {
+	f, err := VerifyFreshness(pub, rep.Freshness)
+	if err != nil {
+		return nil, err
+	}
+	if f.Nonce != nonce {
+		return nil, ErrNotThisPoll
+	}
+	a := &Answer{Fresh: f}
+	var got uint64
+	switch {
+	case rep.NotModified:
+		got = held
+	case rep.Kind == KindDelta:
+		if err := VerifyDelta(pub, rep.Body, rep.Signature); err != nil {
+			return nil, err
+		}
+		if a.Delta, err = DecodeDelta(rep.Body); err != nil {
+			return nil, err
+		}
+		if a.Delta.Base != held {
+			return nil, fmt.Errorf("%w: delta from %d, holding %d", ErrWrongBase, a.Delta.Base, held)
+		}
+		got = a.Delta.Version
+	case rep.Kind == KindSnapshot || rep.Kind == "":
+		if err := Verify(pub, rep.Body, rep.Signature); err != nil {
+			return nil, err
+		}
+		if a.Snapshot, err = DecodeCompact(rep.Body); err != nil {
+			return nil, err
+		}
+		if a.Snapshot.Version <= held {
+			return nil, fmt.Errorf("version %d: %w %d", a.Snapshot.Version, ErrNotNewer, held)
+		}
+		got = a.Snapshot.Version
+	default:
+		return nil, fmt.Errorf("%w %q", ErrUnknownKind, rep.Kind)
+	}
+	if f.Version != got {
+		return nil, fmt.Errorf("%w: answer is version %d, statement %d", ErrVersionMismatch, got, f.Version)
+	}
+	return a, nil
+}

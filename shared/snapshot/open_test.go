@@ -1,0 +1,142 @@
+package snapshot_test
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/shared/policy"
+	"github.com/portcullis/portcullis/shared/snapshot"
+)
+
+func testDelta(base, version uint64) *snapshot.Delta {
+	return &snapshot.Delta{Base: base, Version: version, IssuedAt: issued, Changes: &policy.Changes{
+		PutKeys:           []policy.Key{{ID: "new", SHA256: strings.Repeat("ab", 32), Active: true, Permissions: []string{"read"}}},
+		RemoveKeys:        []policy.KeyRef{{ID: "old", SHA256: strings.Repeat("cd", 32)}},
+		PutRevocations:    []policy.Revocation{{JTI: "t1", ExpiresAt: issued.Add(time.Hour)}},
+		RemoveRevocations: []string{"t0"},
+	}}
+}
+
+func TestDeltaRoundTrip(t *testing.T) {
+	_, priv := testKey(t, 1)
+	d := testDelta(4, 6)
+	payload, err := snapshot.EncodeDelta(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"base":4,"version":6,"issued_at":"2030-05-06T07:08:09.00000001Z","changes":{"put_keys":[{"id":"new","sha256":"` +
+		`abababababababababababababababababababababababababababababababab","active":true,"permissions":["read"]}],` +
+		`"remove_keys":[{"id":"old","sha256":"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"}],` +
+		`"put_revocations":[{"jti":"t1","expires_at":"2030-05-06T08:08:09.00000001Z"}],"remove_revocations":["t0"]}}`
+	if string(payload) != want {
+		t.Fatalf("payload\n got %s\nwant %s", payload, want)
+	}
+	if err := snapshot.VerifyDelta(pubOf(priv), payload, snapshot.SignDelta(priv, payload)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := snapshot.DecodeDelta(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := snapshot.EncodeDelta(got)
+	if string(again) != want {
+		t.Fatalf("re-encoded\n got %s\nwant %s", again, want)
+	}
+}
+
+func TestDecodeDeltaRejects(t *testing.T) {
+	for name, tc := range map[string]struct{ payload, want string }{
+		"backwards":      {`{"base":5,"version":5,"issued_at":"2030-01-01T00:00:00Z","changes":{}}`, "version: must be above base (5)"},
+		"no base":        {`{"version":5,"issued_at":"2030-01-01T00:00:00Z","changes":{}}`, "base: required"},
+		"twice":          {`{"base":1,"version":2,"issued_at":"2030-01-01T00:00:00Z","changes":{"put_keys":[{"id":"a","sha256":"` + strings.Repeat("ab", 32) + `"}],"remove_keys":[{"id":"a","sha256":"` + strings.Repeat("ab", 32) + `"}]}}`, "is put or removed twice"},
+		"bad hash":       {`{"base":1,"version":2,"issued_at":"2030-01-01T00:00:00Z","changes":{"remove_keys":[{"id":"a","sha256":"xyz"}]}}`, "changes.remove_keys[0].sha256: must be 64 hex digits"},
+		"unknown change": {`{"base":1,"version":2,"issued_at":"2030-01-01T00:00:00Z","changes":{"routes":[]}}`, "changes.routes"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := snapshot.DecodeDelta([]byte(tc.payload))
+			if !errors.Is(err, snapshot.ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestOpen is the data-plane client's contract: what it accepts and what it refuses.
+func TestOpen(t *testing.T) {
+	pub, priv := testKey(t, 1)
+	_, other := testKey(t, 2)
+	now := issued.Add(time.Hour)
+	const nonce = "n0nce-1"
+	snap, err := snapshot.Encode(7, issued, testPolicy(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	delta, err := snapshot.EncodeDelta(testDelta(6, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := func(v uint64, at time.Time) string { return snapshot.SignFreshness(priv, v, at, nonce) }
+	full := snapshot.Reply{Kind: snapshot.KindSnapshot, Body: snap, Signature: snapshot.Sign(priv, snap), Freshness: fresh(7, now)}
+	dl := snapshot.Reply{Kind: snapshot.KindDelta, Body: delta, Signature: snapshot.SignDelta(priv, delta), Freshness: fresh(7, now)}
+	with := func(r snapshot.Reply, edit func(*snapshot.Reply)) snapshot.Reply { edit(&r); return r }
+
+	for _, tc := range []struct {
+		name string
+		held uint64
+		rep  snapshot.Reply
+		want error // nil: accepted
+		kind string
+	}{
+		{"full snapshot", 0, full, nil, "snapshot"},
+		{"full snapshot, kind header absent", 3, with(full, func(r *snapshot.Reply) { r.Kind = "" }), nil, "snapshot"},
+		{"delta at its base", 6, dl, nil, "delta"},
+		{"not modified", 7, snapshot.Reply{NotModified: true, Freshness: fresh(7, now.Add(-time.Minute))}, nil, "current"},
+		{"statement by a clock a day off (clocks do not matter)", 7, snapshot.Reply{NotModified: true, Freshness: fresh(7, now.Add(24*time.Hour))}, nil, "current"},
+
+		{"snapshot replayed (answer to another poll)", 0, with(full, func(r *snapshot.Reply) { r.Freshness = snapshot.SignFreshness(priv, 7, now, "earlier-poll") }), snapshot.ErrNotThisPoll, ""},
+		{"not-modified replayed", 7, snapshot.Reply{NotModified: true, Freshness: snapshot.SignFreshness(priv, 7, now, "earlier-poll")}, snapshot.ErrNotThisPoll, ""},
+		{"statement without a nonce", 7, snapshot.Reply{NotModified: true, Freshness: snapshot.SignFreshness(priv, 7, now, "")}, snapshot.ErrNotThisPoll, ""},
+		{"nonce edited", 7, snapshot.Reply{NotModified: true, Freshness: strings.Replace(fresh(7, now), nonce, "n0nce-2", 1)}, snapshot.ErrBadSignature, ""},
+		{"nonce with a separator", 7, snapshot.Reply{NotModified: true, Freshness: "7;1;a;b;c"}, snapshot.ErrMalformedFreshness, ""},
+		{"no freshness", 0, with(full, func(r *snapshot.Reply) { r.Freshness = "" }), snapshot.ErrNoFreshness, ""},
+		{"freshness of another key", 0, with(full, func(r *snapshot.Reply) { r.Freshness = snapshot.SignFreshness(other, 7, now, nonce) }), snapshot.ErrBadSignature, ""},
+		{"freshness edited", 0, with(full, func(r *snapshot.Reply) { r.Freshness = "8" + r.Freshness[1:] }), snapshot.ErrBadSignature, ""},
+		{"freshness padded", 0, with(full, func(r *snapshot.Reply) { r.Freshness = "07" + r.Freshness[1:] }), snapshot.ErrMalformedFreshness, ""},
+		{"freshness for another version", 0, with(full, func(r *snapshot.Reply) { r.Freshness = fresh(8, now) }), snapshot.ErrVersionMismatch, ""},
+		{"not modified for another version", 6, snapshot.Reply{NotModified: true, Freshness: fresh(7, now)}, snapshot.ErrVersionMismatch, ""},
+		{"snapshot not newer (duplicate)", 7, full, snapshot.ErrNotNewer, ""},
+		{"snapshot older", 9, with(full, func(r *snapshot.Reply) { r.Freshness = fresh(7, now) }), snapshot.ErrNotNewer, ""},
+		{"delta applied twice", 7, dl, snapshot.ErrWrongBase, ""},
+		{"delta out of order (base ahead)", 5, dl, snapshot.ErrWrongBase, ""},
+		{"delta forged", 6, with(dl, func(r *snapshot.Reply) { r.Signature = snapshot.SignDelta(other, delta) }), snapshot.ErrBadSignature, ""},
+		{"delta signed as a snapshot", 6, with(dl, func(r *snapshot.Reply) { r.Signature = snapshot.Sign(priv, delta) }), snapshot.ErrBadSignature, ""},
+		{"snapshot labelled delta", 0, with(full, func(r *snapshot.Reply) { r.Kind = snapshot.KindDelta }), snapshot.ErrBadSignature, ""},
+		{"freshness signature as snapshot signature", 0, with(full, func(r *snapshot.Reply) { r.Signature = r.Freshness[strings.LastIndexByte(r.Freshness, ';')+1:] }), snapshot.ErrBadSignature, ""},
+		{"unknown kind", 0, with(full, func(r *snapshot.Reply) { r.Kind = "patch" }), snapshot.ErrUnknownKind, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := snapshot.Open(pub, tc.held, nonce, tc.rep)
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if err != nil {
+				return
+			}
+			kind := "current"
+			switch {
+			case a.Snapshot != nil:
+				kind = "snapshot"
+			case a.Delta != nil:
+				kind = "delta"
+			}
+			if kind != tc.kind || a.Fresh.Version != 7 {
+				t.Fatalf("answer is %s of version %d, want %s of 7", kind, a.Fresh.Version, tc.kind)
+			}
+		})
+	}
+}
+
+func pubOf(priv ed25519.PrivateKey) ed25519.PublicKey { return priv.Public().(ed25519.PublicKey) }

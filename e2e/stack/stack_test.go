@@ -10,9 +10,12 @@ import (
 	"github.com/portcullis/portcullis/e2e/stack"
 )
 
-// publishLimit is the promise to operators: a change made through the admin API is enforced
-// by every worker VM within a second.
-const publishLimit = time.Second
+// publishLimit bounds how long a change made through the admin API may take to be enforced by
+// every worker VM before a test calls it lost. The promise to operators is under a second; that
+// is a performance figure, measured by BenchmarkPublishLatency (BENCHMARKS.md), not asserted
+// here: on a loaded machine a correct push can take longer, and a change that only arrives by a
+// periodic re-check or a restart takes far longer than this bound (polls are held 25 s).
+const publishLimit = 10 * time.Second
 
 // TestKeyLifecycle: a key created through the admin API opens the gateway on every VM within a
 // second; revoked, it is refused within a second; requests without a key never pass.

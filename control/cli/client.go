@@ -70,7 +70,8 @@ type response struct {
 	body   []byte
 }
 
-// do sends a request with a JSON body (nil: none) and returns a 2xx answer, or an
+// do sends a request with a JSON body (nil: none; []byte or an io.Reader: sent as given, with
+// a Content-Type from headers when it is not JSON) and returns a 2xx answer, or an
 // *exitError wrapping the *apiError or the network failure.
 func (c *client) do(ctx context.Context, method, path string, body any, headers ...string) (response, error) {
 	var rd io.Reader
@@ -78,6 +79,8 @@ func (c *client) do(ctx context.Context, method, path string, body any, headers 
 	case nil:
 	case []byte:
 		rd = bytes.NewReader(b)
+	case io.Reader: // streamed as it is read (an import of a million keys)
+		rd = b
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,13 +30,13 @@ var keyStatuses = []string{"active", "inactive", "expired", "revoked"}
 
 func (a *app) keysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Create, list, change and revoke API keys"}
-	cmd.AddCommand(a.keysCreate(), a.keysList(), a.keysGet(), a.keysUpdate(), a.keysRevoke())
+	cmd.AddCommand(a.keysCreate(), a.keysList(), a.keysGet(), a.keysUpdate(), a.keysRevoke(), a.keysImport())
 	return cmd
 }
 
 // keyFlags are the fields of a key settable from flags (create and update).
 type keyFlags struct {
-	name                 string
+	name, tier           string
 	paths, perms         []string
 	admin, staff, active bool
 	expires              string
@@ -48,6 +51,7 @@ func (f *keyFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.admin, "admin", false, "the admin flag routes with \"admin\": true require")
 	fl.BoolVar(&f.staff, "staff", false, "the staff flag routes with \"staff\": true require")
 	fl.BoolVar(&f.active, "active", true, "false suspends the key")
+	fl.StringVar(&f.tier, "tier", "", "the rate-limit tier of the policy's rate_limit_tiers the key is in (\"\": the default tier)")
 	fl.StringVar(&f.expires, "expires", "", "expiry: RFC 3339 time, or a duration from now such as 90d or 12h")
 	fl.BoolVar(&f.noExpiry, "no-expiry", false, "remove the expiry (update only)")
 }
@@ -64,6 +68,7 @@ func (f *keyFlags) body(cmd *cobra.Command, onlyChanged bool) (map[string]any, e
 	set("active", f.active)
 	set("admin", f.admin)
 	set("staff", f.staff)
+	set("tier", f.tier)
 	if cmd.Flags().Changed("allowed-path") {
 		b["allowed_paths"] = nonNil(f.paths)
 	}
@@ -245,10 +250,62 @@ func (a *app) keysUpdate() *cobra.Command {
 	cmd := a.keyCommand("update ID [flags]", "Change the fields given of an API key", "PATCH", func(cmd *cobra.Command) (any, error) {
 		b, err := f.body(cmd, true)
 		if err == nil && len(b) == 0 {
-			err = exitf(ExitUsage, "nothing to change: give at least one of --name, --active, --allowed-path, --permission, --admin, --staff, --expires, --no-expiry")
+			err = exitf(ExitUsage, "nothing to change: give at least one of --name, --tier, --active, --allowed-path, --permission, --admin, --staff, --expires, --no-expiry")
 		}
 		return b, err
 	})
 	f.register(cmd)
+	return cmd
+}
+
+// importResult is the answer to POST /v1/keys:import.
+type importResult struct {
+	Imported        int    `json:"imported"`
+	SnapshotVersion uint64 `json:"snapshot_version"`
+}
+
+func (a *app) keysImport() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "import -f FILE",
+		Short: "Import pre-hashed keys from JSON Lines, all or nothing (POST /v1/keys:import)",
+		Long: `Import keys from another system without their secrets: one JSON object a line, the fields
+of keys create plus "sha256" (the hex SHA-256 of the raw key) and an optional "id". The file is
+streamed to the server, which stores every key in one transaction and one snapshot version, or
+none of them: a refusal lists the problems by line (line[N].field).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var in io.Reader = a.env.Stdin
+			if file == "" {
+				return exitf(ExitUsage, "-f FILE is required (- for stdin)")
+			}
+			if file != "-" {
+				f, err := os.Open(file)
+				if err != nil {
+					return exitf(ExitUsage, "%v", err)
+				}
+				defer f.Close()
+				in = f
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			// The server takes up to 5 minutes for the largest imports.
+			c.http.Timeout = 6 * time.Minute
+			r, err := c.do(cmd.Context(), "POST", "/v1/keys:import", in, "Content-Type", "application/jsonl")
+			if err != nil {
+				return err
+			}
+			var res importResult
+			if err := json.Unmarshal(r.body, &res); err != nil {
+				return exitf(ExitAPI, "POST /v1/keys:import: the answer is not the JSON expected: %v", err)
+			}
+			return a.emit(r.body, func() {
+				a.fields([][2]string{{"imported", strconv.Itoa(res.Imported)}, {"snapshot_version", strconv.FormatUint(res.SnapshotVersion, 10)}})
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "JSON Lines file of keys (- for stdin)")
 	return cmd
 }

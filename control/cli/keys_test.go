@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 )
@@ -98,5 +100,28 @@ func TestWebhooksAndRevocations(t *testing.T) {
 		{name: "no expiry", args: []string{"revocations", "create", "x"}, code: ExitUsage},
 		{name: "jwks status", args: []string{"jwks", "status"}, out: []string{"URI", "OK", "KEYS"}},
 		{name: "jwks refresh", args: []string{"jwks", "refresh", "-o", "json"}, out: []string{`"key_sets": []`}},
+	})
+}
+
+// Keys from another system, by hash: all or nothing, refusals by line; and the tier flag
+// reaches the server's validation.
+func TestKeysImport(t *testing.T) {
+	h := newHarness(t)
+	sum := func(raw string) string { s := sha256.Sum256([]byte(raw)); return hex.EncodeToString(s[:]) }
+	good := h.file("good.jsonl", `{"id": "key_legacy_1", "name": "acme", "sha256": "`+sum("legacy-one")+`", "permissions": ["read"]}
+{"name": "globex", "sha256": "`+sum("legacy-two")+`", "allowed_paths": ["/api"]}
+`)
+	bad := h.file("bad.jsonl", `{"name": "initech", "sha256": "`+sum("legacy-three")+`"}
+{"name": "short", "sha256": "abc"}
+`)
+	h.steps([]step{
+		{name: "refused whole", args: []string{"keys", "import", "-f", bad}, code: ExitInvalid, errOut: []string{"line[2].sha256"}},
+		{name: "nothing stored", args: []string{"keys", "list"}, notOut: []string{"initech"}},
+		{name: "import", args: []string{"keys", "import", "-f", good}, out: []string{"imported:", "2", "snapshot_version:"}},
+		{name: "listed", args: []string{"keys", "list"}, out: []string{"key_legacy_1", "acme", "globex"}},
+		{name: "again: conflicts", args: []string{"keys", "import", "-f", good}, code: ExitInvalid, errOut: []string{"line[1]"}},
+		{name: "from stdin", stdin: `{"name": "hooli", "sha256": "` + sum("legacy-four") + `"}`, args: []string{"keys", "import", "-f", "-", "-o", "json"}, out: []string{`"imported": 1`}},
+		{name: "no file", args: []string{"keys", "import"}, code: ExitUsage},
+		{name: "unknown tier", args: []string{"keys", "create", "--name", "x", "--tier", "gold"}, code: ExitInvalid, errOut: []string{"tier"}},
 	})
 }

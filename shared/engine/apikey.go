@@ -59,17 +59,26 @@ func (e *Engine) authenticate(s *headerScan, r *Request) (*key, string, Code) {
 	if secret == "" {
 		return nil, "", CodeInvalidCredentials
 	}
-	sum := sha256.Sum256([]byte(secret))
-	k := e.keys[sum]
-	// The map is keyed by the hash, so a hit already means equal hashes; the constant-time
-	// compare keeps the check explicit and independent of how the map compares keys.
-	if k == nil || subtle.ConstantTimeCompare(k.hash[:], sum[:]) != 1 {
+	k := e.presented.find(e, secret)
+	if k == nil {
 		return nil, "", CodeInvalidCredentials
 	}
 	if !k.active || (!k.expires.IsZero() && !r.Now.Before(k.expires)) {
 		return nil, "", CodeInvalidCredentials
 	}
 	return k, header, ""
+}
+
+// keyByHash finds the compiled key whose SHA-256 is that of secret, or nil.
+func (e *Engine) keyByHash(secret string) *key {
+	sum := sha256.Sum256([]byte(secret))
+	k := e.keys[sum]
+	// The map is keyed by the hash, so a hit already means equal hashes; the constant-time
+	// compare keeps the check explicit and independent of how the map compares keys.
+	if k == nil || subtle.ConstantTimeCompare(k.hash[:], sum[:]) != 1 {
+		return nil
+	}
+	return k
 }
 
 // bearerToken parses "Bearer <token>" with a case-insensitive scheme. ok is false for another

@@ -20,6 +20,7 @@ type Engine struct {
 	defaultAllow  bool
 	defaultLimits policy.Limits
 	keys          map[[32]byte]*key
+	presented     *keyCache // keys recently presented, by keyed hash (keycache.go)
 	trustedHops   int
 	needsClient   bool // some route has an IP list: the host must supply Request.Source
 	anyCORS       bool
@@ -63,6 +64,7 @@ func Compile(doc *policy.Document) (*Engine, error) {
 		defaultAllow:  doc.DefaultAction == policy.ActionAllow,
 		defaultLimits: doc.DefaultLimits,
 		keys:          make(map[[32]byte]*key, len(doc.Keys)),
+		presented:     newKeyCache(),
 		trustedHops:   doc.TrustedProxyHops,
 	}
 	if err := e.compileJWT(doc); err != nil {

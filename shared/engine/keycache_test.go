@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -20,6 +21,8 @@ func TestKeyCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A fixed hash key, so the keys below land in distinct slots in every run.
+	e.presented.k0, e.presented.k1 = 1, 2
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	expiry := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC) // every key's in testpolicy.Large
 	key1 := testpolicy.RawKey(1)
@@ -50,16 +53,16 @@ func TestKeyCache(t *testing.T) {
 		if step.code != "" && (d.Allow || d.Code != step.code) {
 			t.Errorf("%s: allow=%v code=%s, want %s", step.name, d.Allow, d.Code, step.code)
 		}
-		if n := len(e.presented.m); n != step.cached {
+		if n := e.presented.len(); n != step.cached {
 			t.Errorf("%s: %d cached keys, want %d", step.name, n, step.cached)
 		}
 	}
 }
 
-// TestKeyCacheBound sends more distinct valid keys than the cache holds: every one is still
-// decided as without the cache, and the cache never holds more than keyCacheMax.
-func TestKeyCacheBound(t *testing.T) {
-	n := keyCacheMax*2 + 10
+// TestKeyCacheEviction sends more distinct valid keys than the cache has slots, twice: newer
+// keys replace older ones in their slots, and every key is still decided as without the cache.
+func TestKeyCacheEviction(t *testing.T) {
+	n := keyCacheSlots*2 + 10
 	e, err := Compile(testpolicy.Large(n, 1))
 	if err != nil {
 		t.Fatal(err)
@@ -68,11 +71,8 @@ func TestKeyCacheBound(t *testing.T) {
 	for round := range 2 {
 		for i := range n {
 			d := e.Decide(keyRequest(testpolicy.RawKey(i), now))
-			if want := i%10 != 0; d.Allow != want {
-				t.Fatalf("round %d key %d: allow=%v (%s), want %v", round, i, d.Allow, d.Code, want)
-			}
-			if len(e.presented.m) > keyCacheMax {
-				t.Fatalf("round %d key %d: %d cached keys, more than %d", round, i, len(e.presented.m), keyCacheMax)
+			if want := i%10 != 0; d.Allow != want || (want && d.KeyID != fmt.Sprintf("key_%016d", i)) {
+				t.Fatalf("round %d key %d: allow=%v (%s) as %q, want %v", round, i, d.Allow, d.Code, d.KeyID, want)
 			}
 		}
 	}
@@ -95,8 +95,8 @@ func TestKeyCachePerEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b.presented.m) != 0 {
-		t.Errorf("a new Engine starts with %d cached keys", len(b.presented.m))
+	if b.presented.len() != 0 {
+		t.Errorf("a new Engine starts with %d cached keys", b.presented.len())
 	}
 	if b.presented.k0 == a.presented.k0 && b.presented.k1 == a.presented.k1 {
 		t.Error("two Engines share a hash key")

@@ -12,7 +12,7 @@ const keyCacheSlots = 1024
 
 // keyCache remembers which compiled key a recently presented API key authenticated as, so that
 // a key seen again costs a SipHash-2-4 (keyed by a random per-Engine key) and one table slot
-// instead of a SHA-256 — in Wasm the SHA-256 of a 40-byte key was a third of the engine's
+// instead of a SHA-256 — in Wasm the SHA-256 of a presented key was a third of the engine's
 // allow path. The security argument is in the README's design notes ("The presented-key
 // cache"); in short:
 //

@@ -11,7 +11,7 @@ WASM_HOOKS := build/portcullis-testhooks.wasm
 WASM_NOOP  := build/noop.wasm
 WASM_PROBE := build/hostprobe.wasm
 
-.PHONY: all build wasm-test-modules test check fuzz bench bench-native bench-wasm soak run clean
+.PHONY: all build wasm-test-modules test check fuzz bench bench-native bench-wasm bench-compare soak run clean
 
 all: build
 
@@ -97,6 +97,17 @@ bench-wasm:
 	PATH="$(CURDIR)/build:$$PATH" GOWASIRUNTIME=wazero $(WASMENV) $(GO) test \
 		-exec "$$($(GO) env GOROOT)/lib/wasm/go_wasip1_wasm_exec" \
 		-run='^$$' -bench=. -benchmem -count=1 $(WASM_BENCH_PKGS)
+
+# Compare the allow path, snapshot apply and memory benchmarks of BASE (any git ref) with the
+# working tree: both built, COUNT rounds run alternately, benchstat's table printed (raw
+# outputs in build/bench-compare/). BENCHTIME=1x makes a smoke run. See BENCHMARKS.md,
+# "Comparing two commits".
+COUNT ?= 6
+BENCHTIME ?=
+
+bench-compare:
+	@test -n "$(BASE)" || { echo "usage: make bench-compare BASE=<git ref> [COUNT=6] [BENCHTIME=1x]" >&2; exit 2; }
+	COUNT=$(COUNT) BENCHTIME=$(BENCHTIME) scripts/bench-compare.sh $(BASE)
 
 # The soak: SOAK_REQUESTS requests through the whole stack on loopback (control server on
 # SQLite, the filter on worker VMs, the gateway, an echo upstream) while keys change every

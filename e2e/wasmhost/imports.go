@@ -91,6 +91,9 @@ func instantiateEnv(ctx context.Context, r wazero.Runtime) error {
 				stack[0] = uint64(statusInternalFailure)
 				return
 			}
+			if hook := v.host.opts.HostCall; hook != nil {
+				hook(v.worker.index, f.name)
+			}
 			stack[0] = uint64(f.call(v, stack))
 		})
 		b.NewFunctionBuilder().WithGoModuleFunction(fn, f.params, i32(1)).Export(f.name)

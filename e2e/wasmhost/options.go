@@ -64,6 +64,11 @@ type Options struct {
 	// ForeignFunctions are reachable through proxy_call_foreign_function; any other name is
 	// NotFound.
 	ForeignFunctions map[string]func(args []byte) ([]byte, error)
+	// HostCall, when set, is called with the VM's index and the import's name before every
+	// env.proxy_* call a guest makes (WASI calls are not included): how tests count a filter's
+	// host calls per request. It runs on the VM's goroutine with the VM locked, so it must not
+	// call back into the host.
+	HostCall func(vm int, name string)
 }
 
 const (

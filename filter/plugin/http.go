@@ -31,6 +31,8 @@ type httpContext struct {
 	pending  *engine.Decision
 	req      engine.Request
 	reqEnded bool // the request had no body
+	// decision is the engine's decision on the request headers (pending points to it when set).
+	decision engine.Decision
 	// leases are the concurrency slots the request holds until its stream ends.
 	leases []engine.Lease
 	// limits is where the engine records the rate-limit checks of this request: part of the
@@ -54,7 +56,11 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	if panicHook != nil {
 		panicHook(headers)
 	}
-	req := engine.Request{Headers: headers, Now: notBefore(h.plugin.now(), h.notBefore), Replay: sharedReplay{}}
+	// The request and its decision live in the context, which is allocated anyway: as locals
+	// they escaped to the heap (the engine keeps pointers into the request; a buffered body and
+	// a global-limit call keep the decision), two more allocations per request in the VM.
+	h.req = engine.Request{Headers: headers, Now: notBefore(h.plugin.now(), h.notBefore), Replay: sharedReplay{}}
+	req := &h.req
 	for _, kv := range headers {
 		switch kv[0] {
 		case ":method":
@@ -70,7 +76,8 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	if h.engine.UsesCounters() {
 		req.Counters, req.Owner, req.Limits = sharedCounters{}, h.plugin.limits.owner, &h.limits
 	}
-	d := h.engine.Decide(&req)
+	h.decision = h.engine.Decide(req)
+	d := &h.decision
 	h.plugin.metrics.countLimits(d.Limits)
 	if d.Limits != nil && len(d.Limits.Leases) > 0 {
 		// Held from here until the stream ends, however it ends (OnHttpStreamDone).
@@ -78,19 +85,17 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 		h.plugin.hold(h.leases)
 	}
 	if d.Local {
-		return h.answer(d)
+		return h.answer(*d)
 	}
 	if !d.Allow {
-		return h.reply(d)
+		return h.reply(*d)
 	}
 	h.at = req.Now
-	if d.BufferBody {
-		h.req, h.reqEnded = req, endOfStream // for the body's judgement (forward)
-	}
+	h.reqEnded = endOfStream // for the body's judgement (forward)
 	if d.Limits != nil && len(d.Limits.Global) > 0 {
-		return h.countGlobal(&d)
+		return h.countGlobal(d)
 	}
-	return h.forward(&d)
+	return h.forward(d)
 }
 
 // forward applies an allowed decision's request edits and lets the request continue.

@@ -58,8 +58,7 @@ func (e *Engine) authenticate(s *headerScan, r *Request) (*key, string, Code) {
 	if secret == "" {
 		return nil, "", CodeInvalidCredentials
 	}
-	sum := sha256.Sum256([]byte(secret))
-	k := e.findKey(&sum) // compares the hashes in constant time
+	k := e.presented.find(e, secret)
 	if k == nil {
 		return nil, "", CodeInvalidCredentials
 	}
@@ -67,6 +66,12 @@ func (e *Engine) authenticate(s *headerScan, r *Request) (*key, string, Code) {
 		return nil, "", CodeInvalidCredentials
 	}
 	return k, header, ""
+}
+
+// keyByHash finds the compiled key whose SHA-256 is that of secret, or nil.
+func (e *Engine) keyByHash(secret string) *key {
+	sum := sha256.Sum256([]byte(secret))
+	return e.findKey(&sum) // compares the hashes in constant time
 }
 
 // bearerToken parses "Bearer <token>" with a case-insensitive scheme. ok is false for another

@@ -21,6 +21,7 @@ type Engine struct {
 	defaultAllow  bool
 	defaultLimits policy.Limits
 	keys          *keySet
+	presented     *keyCache // keys recently presented, by keyed hash (keycache.go)
 	trustedHops   int
 	needsClient   bool // some route has an IP list: the host must supply Request.Source
 	anyCORS       bool
@@ -90,6 +91,7 @@ func compile(doc *policy.Document, table *keytable.Table) (*Engine, error) {
 		routes:        make([]route, len(doc.Routes)),
 		defaultAllow:  doc.DefaultAction == policy.ActionAllow,
 		defaultLimits: doc.DefaultLimits,
+		presented:     newKeyCache(),
 		trustedHops:   doc.TrustedProxyHops,
 	}
 	if err := e.compileJWT(doc); err != nil {

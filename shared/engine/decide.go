@@ -88,7 +88,7 @@ func (f *flow) allow() Decision {
 		d.Remove = reservedNames(f.r.Headers)
 	}
 	if f.rt != nil && f.rt.hide && f.credHeader != "" {
-		d.Remove = append(d.Remove, f.credHeader)
+		d.Remove = withName(d.Remove, f.credHeader)
 	}
 	if id := f.identity; id != nil {
 		d.Identity, d.KeyID, d.Set = id, id.KeyID, id.upstream
@@ -101,4 +101,25 @@ func (f *flow) allow() Decision {
 	}
 	d.Limits = f.limits
 	return d
+}
+
+// The removal lists of hide_credentials on a request without reserved headers, the common
+// case: shared, so that an allowed request allocates nothing for them. Read-only.
+var (
+	removeAPIKey        = []string{"x-api-key"}
+	removeAuthorization = []string{"authorization"}
+)
+
+// withName returns names with name added; when names is empty and name is one of the
+// credential headers, a shared list.
+func withName(names []string, name string) []string {
+	if len(names) == 0 {
+		switch name {
+		case "x-api-key":
+			return removeAPIKey
+		case "authorization":
+			return removeAuthorization
+		}
+	}
+	return append(names, name)
 }

@@ -75,6 +75,11 @@ func (e *Engine) Apply(c *policy.Changes) error {
 	for _, k := range puts {
 		e.putKey(k)
 	}
+	if len(removes)+len(puts) > 0 {
+		// The presented-key cache points at the keys as they were; without this a revoked or
+		// suspended key would still authenticate from it.
+		e.presented.reset()
+	}
 	for _, jti := range c.RemoveRevocations {
 		e.removeRevocation(jti)
 	}

@@ -36,7 +36,8 @@ func status(e *Engine, raw, path string) (int, string) {
 }
 
 // Deltas (Apply → putKey, removeKey) change what the next request sees, for keys of the table and keys put
-// since, and KeyCount follows.
+// since, and KeyCount follows. Each step decides before the next change, so the presented-key
+// cache holds the key as it was: a change must reach the next request all the same.
 func TestPutAndRemoveKey(t *testing.T) {
 	e := keysEngine(t)
 	type step struct {

@@ -54,7 +54,10 @@ func Start(tb testing.TB, module []byte, opts wasmhost.Options, upstream http.Ha
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- gateway.ServeTimeouts(ctx, ln, g, 5*time.Second, opts.Logger, timeouts) }()
+	// Shutdown counts a connection that never carried a request as busy until it is 5 s old
+	// (net/http's rule for StateNew); a client sending in parallel opens such spare
+	// connections, so a 5 s drain could race them. 10 s always outlasts them.
+	go func() { done <- gateway.ServeTimeouts(ctx, ln, g, 10*time.Second, opts.Logger, timeouts) }()
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {

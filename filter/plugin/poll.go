@@ -213,7 +213,7 @@ func (p *pluginContext) apply(bodySize int, sig string) error {
 	p.metrics.snapshotApplied.Increment(1)
 	setGauge(p.metrics.policyVersion, s.Version)
 	took := time.Since(start)
-	p.metrics.applyMillis.Record(uint64(took.Milliseconds()))
+	p.metrics.applyDuration.Record(uint64(took.Milliseconds()))
 	proxywasm.LogInfof("portcullis: applied policy version %d (%d routes, %d keys, %d bytes) in %v",
 		s.Version, eng.RouteCount(), eng.KeyCount(), bodySize, took.Round(time.Millisecond))
 	return nil

@@ -356,7 +356,7 @@ func (s *Stack) WaitApplied(ctx context.Context, n int, timeout time.Duration) e
 
 // Applied is the number of snapshot applications so far, summed over the VMs.
 func (s *Stack) Applied() int64 {
-	m, _ := s.host.Metric("portcullis_snapshots_applied")
+	m, _ := s.host.Metric("portcullis_snapshots_applied_total")
 	return m.Value
 }
 

@@ -147,8 +147,8 @@ func TestDemo(t *testing.T) {
 	m, _ := io.ReadAll(metrics.Body)
 	metrics.Body.Close()
 	// Denials are counted when they are decided, before the reply goes out, so these are exact.
-	if !strings.Contains(string(m), "portcullis_requests_denied_missing_credentials 1\n") ||
-		!strings.Contains(string(m), "portcullis_requests_denied_invalid_credentials 1\n") {
+	if !strings.Contains(string(m), `portcullis_requests_denied_total{reason="missing_credentials",route="all"} 1`+"\n") ||
+		!strings.Contains(string(m), `portcullis_requests_denied_total{reason="invalid_credentials",route="all"} 1`+"\n") {
 		t.Fatalf("metrics:\n%s", m)
 	}
 

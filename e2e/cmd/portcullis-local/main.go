@@ -41,6 +41,7 @@ type config struct {
 	control, listen, admin    string
 	workers                   int
 	logLevel                  slog.Level
+	logFormat                 string
 	timeouts                  gateway.Timeouts
 	maxPolicyAge              time.Duration
 }
@@ -58,6 +59,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.admin, "admin", ":9901", "gateway admin address: /metrics, /healthz")
 	fs.IntVar(&c.workers, "workers", 0, "filter VMs; 0 is one per CPU")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log lines as text or json")
 	fs.DurationVar(&c.timeouts.ReadHeader, "read-header-timeout", gateway.DefaultReadHeaderTimeout, "time a gateway client has to send a request's headers")
 	fs.DurationVar(&c.timeouts.Read, "read-timeout", gateway.DefaultReadTimeout, "time a gateway client has to send a whole request, body included; past it 408")
 	fs.DurationVar(&c.timeouts.Idle, "idle-timeout", gateway.DefaultIdleTimeout, "time a kept-alive gateway connection may wait for its next request")

@@ -5,9 +5,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/portcullis/portcullis/control/logging"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,7 +29,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
+	logger, err := logging.New(stderr, c.logFormat, c.logLevel)
+	if err != nil {
+		return err
+	}
 	module, err := os.ReadFile(c.module)
 	if err != nil {
 		return fmt.Errorf("reading the filter (run make build first): %w", err)

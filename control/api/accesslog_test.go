@@ -1,0 +1,86 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// syncBuffer is a log sink the server's goroutines may write to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) lines() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Every admin request is logged once with its method, path, status, the token's id (never the
+// token) and its duration, and timed in the admin duration histogram; snapshot polls are not
+// logged at info.
+func TestAdminRequestsAreLogged(t *testing.T) {
+	var buf syncBuffer
+	e := newEnv(t, "sqlite", envOptions{logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	e.do("GET", "/v1/keys?status=active", e.readOnly, nil)
+	e.do("DELETE", "/v1/keys/key_nope", e.readOnly, nil)
+	e.do("GET", "/v1/keys", "", nil)
+	e.do("GET", "/v1/snapshot?version=0", dataplaneToken, nil)
+
+	want := []struct {
+		method, path, token string
+		status              float64
+	}{
+		{"GET", "/v1/keys", e.readOnlyID, 200},
+		{"DELETE", "/v1/keys/key_nope", e.readOnlyID, 403},
+		{"GET", "/v1/keys", "", 401},
+	}
+	var got []map[string]any
+	for _, l := range buf.lines() {
+		if l["msg"] == "api request" {
+			got = append(got, l)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("logged %d api requests at info, want %d: %v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g["level"] != "INFO" || g["method"] != w.method || g["path"] != w.path || g["status"] != w.status || g["token_id"] != w.token {
+			t.Errorf("line %d = %v, want %s %s %v token %q", i, g, w.method, w.path, w.status, w.token)
+		}
+		if _, ok := g["duration_ms"].(float64); !ok {
+			t.Errorf("line %d has no duration_ms: %v", i, g)
+		}
+	}
+	buf.mu.Lock()
+	all := buf.b.String()
+	buf.mu.Unlock()
+	for _, secret := range []string{e.readOnly, dataplaneToken, adminToken, "status=active"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("the log holds %q", secret)
+		}
+	}
+	m := string(e.do("GET", "/metrics", "", nil).body)
+	if !strings.Contains(m, "portcullis_control_admin_request_duration_seconds_count 3\n") {
+		t.Errorf("admin duration histogram count is not 3:\n%s", m)
+	}
+}

@@ -36,4 +36,4 @@ func TestStatsTagsMatchTheGateway(t *testing.T) {
 }
 
 // envoyFiles are the Envoy bootstraps the repository ships.
-var envoyFiles = []string{envoyYAML}
+var envoyFiles = []string{envoyYAML, envoyControlYAML}

@@ -1,44 +1,18 @@
 package api_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/portcullis/portcullis/control/logging/logtest"
 )
-
-// syncBuffer is a log sink the server's goroutines may write to while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines() []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // Every admin request is logged once with its method, path, status, the token's id (never the
 // token) and its duration, and timed in the admin duration histogram; snapshot polls are not
 // logged at info.
 func TestAdminRequestsAreLogged(t *testing.T) {
-	var buf syncBuffer
+	var buf logtest.Buffer
 	e := newEnv(t, "sqlite", envOptions{logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 	e.do("GET", "/v1/keys?status=active", e.readOnly, nil)
 	e.do("DELETE", "/v1/keys/key_nope", e.readOnly, nil)
@@ -54,7 +28,8 @@ func TestAdminRequestsAreLogged(t *testing.T) {
 		{"GET", "/v1/keys", "", 401},
 	}
 	var got []map[string]any
-	for _, l := range buf.lines() {
+	lines, _ := buf.JSONLines()
+	for _, l := range lines {
 		if l["msg"] == "api request" {
 			got = append(got, l)
 		}
@@ -71,9 +46,7 @@ func TestAdminRequestsAreLogged(t *testing.T) {
 			t.Errorf("line %d has no duration_ms: %v", i, g)
 		}
 	}
-	buf.mu.Lock()
-	all := buf.b.String()
-	buf.mu.Unlock()
+	all := buf.String()
 	for _, secret := range []string{e.readOnly, dataplaneToken, adminToken, "status=active"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("the log holds %q", secret)

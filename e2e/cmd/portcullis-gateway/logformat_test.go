@@ -3,32 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/control/logging/logtest"
 )
-
-// syncLog collects the command's stderr while it runs.
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // With -log-format json every log line is a JSON object, and the filter's denial line (which
 // the filter writes as key=value text through the host) arrives with its pairs as fields: the
@@ -36,7 +18,7 @@ func (l *syncLog) String() string {
 func TestJSONLogs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	var logs syncLog
+	var logs logtest.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-demo", "-workers", "1", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0",
@@ -68,11 +50,11 @@ func TestJSONLogs(t *testing.T) {
 	}
 	var deny map[string]any
 	for deadline := time.Now().Add(5 * time.Second); deny == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-			var m map[string]any
-			if err := json.Unmarshal([]byte(line), &m); err != nil {
-				t.Fatalf("log line %q is not JSON: %v", line, err)
-			}
+		objects, bad := logs.JSONLines()
+		if len(bad) > 0 {
+			t.Fatalf("log lines that are not JSON: %q", bad)
+		}
+		for _, m := range objects {
 			if m["msg"] == "portcullis: deny" {
 				deny = m
 			}

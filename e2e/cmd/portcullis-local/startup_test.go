@@ -1,14 +1,15 @@
 package main
 
 import (
-	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/portcullis/portcullis/control/logging/logtest"
 )
 
 // TestREADMEStartupOutput: the first start prints exactly the lines the README's quick start
@@ -64,30 +65,12 @@ func normalize(line string) string {
 	return line
 }
 
-// lockedBuffer collects the command's logs while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestStartupRefusesNothing: starting logs no denial (the demo key is in the filter's first
 // snapshot, so the start-up check is never refused), on a first start and a restart.
 func TestStartupRefusesNothing(t *testing.T) {
 	data := t.TempDir()
 	for _, run := range []string{"first start", "restart"} {
-		var logs lockedBuffer
+		var logs logtest.Buffer
 		_, stop := launchWith(t, data, nil, []string{"-log-level", "info"}, &logs)
 		stop()
 		if strings.Contains(logs.String(), "portcullis: deny") {
@@ -106,7 +89,7 @@ func TestUpstreamFlag(t *testing.T) {
 		w.Write([]byte(`{"service":"mine","key":"` + r.Header.Get("x-portcullis-key-id") + `"}`))
 	}))
 	defer svc.Close()
-	s, _ := launchWith(t, t.TempDir(), nil, []string{"-upstream", svc.URL}, &lockedBuffer{})
+	s, _ := launchWith(t, t.TempDir(), nil, []string{"-upstream", svc.URL}, io.Discard)
 	if !strings.Contains(strings.Join(s.lines, "\n"), "(upstream: "+svc.URL+",") {
 		t.Errorf("the start-up output does not name the upstream: %q", s.lines)
 	}
@@ -118,7 +101,7 @@ func TestUpstreamFlag(t *testing.T) {
 		t.Fatalf("without a key: %d", status)
 	}
 	for _, bad := range []string{"localhost:3000", "ftp://x", "http://x/?q=1"} {
-		if _, err := parse([]string{"-upstream", bad}, func(string) string { return "" }, &lockedBuffer{}); err == nil {
+		if _, err := parse([]string{"-upstream", bad}, func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("-upstream %q accepted", bad)
 		}
 	}

@@ -172,6 +172,7 @@ func TestRestartKeepsTokenAndDemoKey(t *testing.T) {
 	}
 	stop()
 	third, _ := launch(t, data, nil)
+	api.BaseURL = third.api
 	if third.demoKey == first.demoKey {
 		t.Fatal("a revoked demo key was reused")
 	}

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,26 +13,8 @@ import (
 // the filter writes as key=value text through the host) arrives with its pairs as fields: the
 // request's id, the route and the missing key id, never the credential or the query.
 func TestJSONLogs(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
 	var logs logtest.Buffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-demo", "-workers", "1", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0",
-			"-module", modulePath(t), "-log-level", "info", "-log-format", "json"}, noEnv, pw, &logs)
-		pw.Close()
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	lines := map[string]string{}
-	sc := bufio.NewScanner(pr)
-	for len(lines) < 3 && sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), ": ")
-		lines[k] = v
-	}
-	go io.Copy(io.Discard, pr)
+	lines, _ := startDemo(t, &logs, "-log-level", "info", "-log-format", "json")
 	gw, _, _ := strings.Cut(lines["gateway"], " ")
 	req, _ := http.NewRequest("GET", gw+"/anything?token=s3cr3t", nil)
 	req.Header.Set("X-API-Key", "pcs_not_a_key_of_this_gateway_000")

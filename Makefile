@@ -11,7 +11,7 @@ WASM_HOOKS := build/portcullis-testhooks.wasm
 WASM_NOOP  := build/noop.wasm
 WASM_PROBE := build/hostprobe.wasm
 
-.PHONY: all build wasm-test-modules test check fuzz bench bench-native bench-wasm bench-compare soak run clean
+.PHONY: all build wasm-test-modules test check fuzz bench bench-native bench-wasm bench-compare soak run dist clean
 
 all: build
 
@@ -125,5 +125,24 @@ run: build
 	$(GO) build -o build/portcullis-local ./e2e/cmd/portcullis-local
 	./build/portcullis-local $(RUN_FLAGS)
 
+# Release artifacts in dist/: the module and its SHA-256 (envoy-control.yaml's code.remote.sha256),
+# every command under control/cmd (static, no cgo: the SQLite store is pure Go; GOOS and GOARCH
+# in the environment cross-compile them), the module as an OCI image for Istio's WasmPlugin (a layout directory and its tar
+# archive, written by Go code in scripts/ociimage, no docker) with its manifest digest, and the
+# Istio example. VERSION tags the image.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+DIST := dist
+
+dist: build
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	cp $(WASM) $(DIST)/portcullis.wasm
+	cd $(DIST) && { sha256sum portcullis.wasm 2>/dev/null || shasum -a 256 portcullis.wasm; } > portcullis.wasm.sha256
+	@set -e; for d in control/cmd/*/; do name=$$(basename $$d); \
+		echo "building $$name"; \
+		CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(DIST)/$$name ./$$d; \
+	done
+	$(GO) run ./scripts/ociimage -wasm $(DIST)/portcullis.wasm -tag $(VERSION) -out $(DIST)/portcullis-oci | tee $(DIST)/portcullis-oci.digest
+	cp docs/istio/wasmplugin.yaml envoy-control.yaml $(DIST)/
+
 clean:
-	rm -rf build
+	rm -rf build $(DIST)

@@ -31,6 +31,7 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 		case err != nil:
 			s.fail(w, r, err)
 		default:
+			noteCaller(r.Context(), p.TokenID)
 			next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 		}
 	})

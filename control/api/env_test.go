@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -38,23 +39,25 @@ var (
 
 // env is one control server API on a real store, served over real HTTP.
 type env struct {
-	t        *testing.T
-	url      string
-	clock    clock.Clock
-	fake     *clock.Fake // nil with a real clock
-	store    store.Store
-	svc      *admin.Service
-	pub      *publish.Publisher
-	metrics  *metrics.Registry
-	stop     chan struct{}
-	readOnly string // a read-only admin token
-	dbPath   string // the SQLite file ("" on PostgreSQL)
+	t          *testing.T
+	url        string
+	clock      clock.Clock
+	fake       *clock.Fake // nil with a real clock
+	store      store.Store
+	svc        *admin.Service
+	pub        *publish.Publisher
+	metrics    *metrics.Registry
+	stop       chan struct{}
+	readOnly   string // a read-only admin token
+	readOnlyID string // its id
+	dbPath     string // the SQLite file ("" on PostgreSQL)
 }
 
 type envOptions struct {
 	realClock bool
 	rateLimit api.RateLimit
 	dsn       string // PostgreSQL DSN to share between envs (replicas)
+	logger    *slog.Logger
 	dbPath    string // set by newEnv
 }
 
@@ -112,14 +115,14 @@ func newEnv(t *testing.T, backend string, o envOptions) *env {
 	ctx, cancel := context.WithCancel(bg)
 	done := make(chan struct{})
 	go func() { e.pub.Run(ctx); close(done) }()
-	h := api.New(api.Config{Admin: e.svc, Publisher: e.pub, Clock: e.clock, Metrics: e.metrics, RateLimit: o.rateLimit, Stop: e.stop})
+	h := api.New(api.Config{Admin: e.svc, Publisher: e.pub, Clock: e.clock, Metrics: e.metrics, RateLimit: o.rateLimit, Stop: e.stop, Logger: o.logger})
 	srv := httptest.NewServer(h)
 	e.url = srv.URL
-	_, ro, err := e.svc.CreateToken(bg, auth.System(), store.KindAdmin, admin.NewToken{Name: "viewer", Role: store.RoleReadOnly})
+	roTok, ro, err := e.svc.CreateToken(bg, auth.System(), store.KindAdmin, admin.NewToken{Name: "viewer", Role: store.RoleReadOnly})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.readOnly = ro
+	e.readOnly, e.readOnlyID = ro, roTok.ID
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()

@@ -52,7 +52,7 @@ type Options struct {
 type publisherMetrics struct {
 	builds, failures *metrics.Counter
 	version, bytes   *metrics.Gauge
-	seconds          *metrics.Gauge
+	seconds          *metrics.Histogram
 }
 
 // New returns a Publisher that signs with priv. Call Refresh once before serving, then Run.
@@ -76,7 +76,7 @@ func New(st store.Store, priv ed25519.PrivateKey, opts Options) *Publisher {
 		failures: reg.Counter("portcullis_control_snapshot_build_failures_total", "Snapshot builds that failed; the previous snapshot stays published."),
 		version:  reg.Gauge("portcullis_control_snapshot_version", "Version of the published snapshot."),
 		bytes:    reg.Gauge("portcullis_control_snapshot_bytes", "Size of the published snapshot payload."),
-		seconds:  reg.Gauge("portcullis_control_snapshot_build_seconds", "Duration of the last snapshot build."),
+		seconds:  reg.Histogram("portcullis_control_snapshot_build_duration_seconds", "Duration of snapshot builds (read, sign, encode).", metrics.DurationBuckets),
 	}
 	return p
 }
@@ -204,7 +204,7 @@ func (p *Publisher) Refresh(ctx context.Context) error {
 	p.m.builds.Inc()
 	p.m.version.Set(float64(s.Version))
 	p.m.bytes.Set(float64(len(s.Payload)))
-	p.m.seconds.Set(time.Since(start).Seconds())
+	p.m.seconds.ObserveDuration(time.Since(start))
 	p.opts.Logger.Info("published snapshot", "version", s.Version, "routes", len(s.Policy.Routes), "keys", len(s.Policy.Keys),
 		"bytes", len(s.Payload), "took", time.Since(start).Round(time.Microsecond))
 	return nil

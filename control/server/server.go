@@ -82,6 +82,11 @@ func (s *Server) PublicKey() ed25519.PublicKey { return s.pub.PublicKey() }
 // Version is the snapshot version currently published.
 func (s *Server) Version() uint64 { return s.pub.Current().Version }
 
+// Publish publishes the store's current version now, without waiting for the change
+// notification: what a caller that just wrote through the API and needs its change in the next
+// snapshot a filter fetches calls.
+func (s *Server) Publish(ctx context.Context) error { return s.pub.Refresh(ctx) }
+
 // Wait blocks until the server has shut down (after ctx given to Start ends) and returns the
 // first error of serving or shutting down.
 func (s *Server) Wait() error { return <-s.done }

@@ -52,8 +52,8 @@ func TestCORSInBrowser(t *testing.T) {
 	setCookie(t, tab, e.url, "session", "s1")
 
 	const (
-		answered = "portcullis_requests_answered"
-		rejected = "portcullis_requests_denied_cors_rejected"
+		answered = "portcullis_requests_answered_total"
+		denied   = "portcullis_requests_denied_total"
 	)
 	// Each preflighted case has its own URL: Chromium caches a preflight's answer per URL.
 	cases := []struct {
@@ -107,7 +107,7 @@ func TestCORSInBrowser(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before, answered0, rejected0 := e.up.count(), e.counter(answered), e.counter(rejected)
+			before, answered0, rejected0 := e.up.count(), e.counter(answered), e.counter(denied, "reason", "cors_rejected")
 			got := fetchFrom(t, tab, c.from.origin+"/", e.url+c.path, c.init)
 
 			if c.wantError != "" {
@@ -153,8 +153,8 @@ func TestCORSInBrowser(t *testing.T) {
 			if d := e.counter(answered) - answered0; d != c.wantAnswered {
 				t.Errorf("%s grew by %d, want %d", answered, d, c.wantAnswered)
 			}
-			if d := e.counter(rejected) - rejected0; d != c.wantRejected {
-				t.Errorf("%s grew by %d, want %d", rejected, d, c.wantRejected)
+			if d := e.counter(denied, "reason", "cors_rejected") - rejected0; d != c.wantRejected {
+				t.Errorf("%s{reason=\"cors_rejected\"} grew by %d, want %d", denied, d, c.wantRejected)
 			}
 		})
 	}

@@ -113,7 +113,7 @@ func startGateway(t *testing.T, policy string) *gatewayEnv {
 }
 
 // counter reads a filter counter; one the filter never defined reads as 0.
-func (e *gatewayEnv) counter(name string) int64 {
-	m, _ := e.host.Metric(name)
-	return m.Value
+// counter is sum(family{label="value",…}) over the gateway's metrics.
+func (e *gatewayEnv) counter(family string, labelPairs ...string) int64 {
+	return e.host.Sum(family, labelPairs...)
 }

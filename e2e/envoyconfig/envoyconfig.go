@@ -21,10 +21,12 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/known/anypb"
 
-	// The typed_config types envoy.yaml uses. protojson resolves an Any's @type through the
+	// The typed_config types envoy.yaml and envoy-control.yaml use. protojson resolves an Any's @type through the
 	// global registry, so a type must be linked in to be decoded; an unknown @type is an error.
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	_ "google.golang.org/protobuf/types/known/wrapperspb"
 )
 

@@ -79,7 +79,7 @@ func pluginConfig(pc *wasmv3.PluginConfig, clusters map[string]bool) (config.Con
 	if err := pc.GetConfiguration().UnmarshalTo(s); err != nil {
 		return config.Config{}, fmt.Errorf("config.configuration: %w", err)
 	}
-	cfg, err := config.Parse([]byte(s.GetValue()))
+	cfg, err := config.ParseEnv([]byte(s.GetValue()), vmEnvironment(pc.GetVmConfig()))
 	if err != nil {
 		return config.Config{}, fmt.Errorf("config.configuration (plugin configuration): %w", err)
 	}
@@ -87,4 +87,23 @@ func pluginConfig(pc *wasmv3.PluginConfig, clusters map[string]bool) (config.Con
 		return config.Config{}, fmt.Errorf("config.configuration (plugin configuration): control.cluster: %q is not a cluster of this bootstrap", c.Cluster)
 	}
 	return cfg, nil
+}
+
+// vmEnvironment is what the VM's environment will hold, as far as the bootstrap says:
+// environment_variables.key_values as given, host_env_keys with a placeholder (their values
+// come from Envoy's own environment at start). A control.token_env the VM config does not pass
+// in is then an error here, as it would be when Envoy starts the filter.
+func vmEnvironment(vm *wasmv3.VmConfig) func(string) (string, bool) {
+	ev := vm.GetEnvironmentVariables()
+	return func(name string) (string, bool) {
+		if v, ok := ev.GetKeyValues()[name]; ok {
+			return v, true
+		}
+		for _, k := range ev.GetHostEnvKeys() {
+			if k == name {
+				return "<from Envoy's environment>", true
+			}
+		}
+		return "", false
+	}
 }

@@ -108,7 +108,7 @@ func TestTwoGatewaysShareOneGlobalLimit(t *testing.T) {
 		t.Fatal("a new client refused on gateway a")
 	}
 	for _, e := range []*env{a, b} {
-		if m, _ := e.host.Metric("portcullis_ratelimit_global_calls"); m.Value == 0 {
+		if m, _ := e.host.Metric("portcullis_ratelimit_global_calls_total"); m.Value == 0 {
 			t.Fatal("no global calls counted")
 		}
 	}
@@ -129,11 +129,11 @@ func TestGlobalFailureModes(t *testing.T) {
 		t.Fatalf("failure mode deny: %d %v", st, h)
 	}
 	for _, c := range []struct {
-		e      *env
-		metric string
-	}{{open, "portcullis_ratelimit_global_failures_allowed"}, {closed, "portcullis_ratelimit_global_failures_denied"}} {
-		if m, _ := c.e.host.Metric(c.metric); m.Value != 1 {
-			t.Fatalf("%s = %d", c.metric, m.Value)
+		e       *env
+		outcome string
+	}{{open, "allowed"}, {closed, "denied"}} {
+		if n := c.e.host.Sum("portcullis_ratelimit_global_failures_total", "outcome", c.outcome); n != 1 {
+			t.Fatalf("portcullis_ratelimit_global_failures_total{outcome=%q} = %d", c.outcome, n)
 		}
 	}
 	// The local bucket stays the first line while the service is down: 10 locally, then 429.

@@ -40,7 +40,7 @@ func BenchmarkPublishLatency(b *testing.B) {
 				})
 				vms := int64(len(e.Host().VMs()))
 				ctx := context.Background()
-				applyBefore, _ := e.Host().Metric("portcullis_snapshot_apply_ms")
+				applyBefore, _ := e.Host().Metric("portcullis_snapshot_apply_duration_milliseconds")
 				var lat []time.Duration
 				for b.Loop() {
 					before := e.Applied()
@@ -60,7 +60,7 @@ func BenchmarkPublishLatency(b *testing.B) {
 				b.ReportMetric(at(1), "max-ms")
 				b.ReportMetric(float64(vms), "vms")
 				// The filter's own measure of each apply (verify, decode, compile), averaged.
-				applyAfter, _ := e.Host().Metric("portcullis_snapshot_apply_ms")
+				applyAfter, _ := e.Host().Metric("portcullis_snapshot_apply_duration_milliseconds")
 				if n := applyAfter.Count - applyBefore.Count; n > 0 {
 					b.ReportMetric(float64(applyAfter.Sum-applyBefore.Sum)/float64(n), "apply-ms")
 				}

@@ -23,21 +23,21 @@ func TestKeyChangesTravelAsDeltas(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			e := start(t, st.cfg(t), nil)
 			e.expectSteady(t, "", http.StatusUnauthorized)
-			e.waitMetric(t, "portcullis_snapshots_applied", workers, 5*time.Second)
-			full := e.metric("portcullis_snapshots_applied")
+			e.waitMetric(t, "portcullis_snapshots_applied_total", workers, 5*time.Second)
+			full := e.metric("portcullis_snapshots_applied_total")
 
 			k := e.createKey(t, "delta")
 			e.waitStatus(t, k.Key, http.StatusOK, time.Now(), publishLimit)
-			e.waitMetric(t, "portcullis_deltas_applied", workers, 5*time.Second)
+			e.waitMetric(t, "portcullis_deltas_applied_total", workers, 5*time.Second)
 			if err := e.api.RevokeKey(context.Background(), k.ID); err != nil {
 				t.Fatal(err)
 			}
 			e.waitStatus(t, k.Key, http.StatusUnauthorized, time.Now(), publishLimit)
-			e.waitMetric(t, "portcullis_deltas_applied", 2*workers, 5*time.Second)
-			if got := e.metric("portcullis_snapshots_applied"); got != full {
+			e.waitMetric(t, "portcullis_deltas_applied_total", 2*workers, 5*time.Second)
+			if got := e.metric("portcullis_snapshots_applied_total"); got != full {
 				t.Errorf("full snapshots applied went from %d to %d for key changes alone", full, got)
 			}
-			if n := e.metric("portcullis_snapshots_rejected"); n != 0 {
+			if n := e.metric("portcullis_snapshots_rejected_total"); n != 0 {
 				t.Errorf("%d answers rejected", n)
 			}
 			if e.metric("portcullis_policy_stale") != 0 {

@@ -143,7 +143,7 @@ var faults = []faultCase{
 			f.poll.cut() // the held polls are reset, new connections refused
 			f.restartControl(t)
 		},
-		moves: "portcullis_poll_failures",
+		moves: "portcullis_poll_failures_total",
 		log:   "the poll was answered with status 503",
 		heal:  func(t *testing.T, f *faultEnv) { f.poll.restore(t) },
 	},
@@ -151,7 +151,7 @@ var faults = []faultCase{
 		name:   "control server hanging (accepts, never answers)",
 		edit:   shortPolls(2 * time.Second),
 		inject: func(t *testing.T, f *faultEnv) { f.poll.hang() },
-		moves:  "portcullis_poll_failures",
+		moves:  "portcullis_poll_failures_total",
 		log:    "the poll was answered with status 504",
 		heal:   func(t *testing.T, f *faultEnv) { f.poll.restore(t) },
 	},
@@ -159,8 +159,8 @@ var faults = []faultCase{
 		name:    "control server answering slowly, within the poll timeout",
 		edit:    shortPolls(5 * time.Second),
 		inject:  func(t *testing.T, f *faultEnv) { f.snap.set(slow) },
-		moves:   "portcullis_deltas_applied", // key changes travel as deltas
-		still:   []string{"portcullis_poll_failures", "portcullis_snapshots_rejected"},
+		moves:   "portcullis_deltas_applied_total", // key changes travel as deltas
+		still:   []string{"portcullis_poll_failures_total", "portcullis_snapshots_rejected_total"},
 		log:     "applied policy version",
 		arrives: true,
 		heal:    func(t *testing.T, f *faultEnv) { f.snap.set("") },
@@ -169,24 +169,24 @@ var faults = []faultCase{
 		name:   "control server answering past the poll timeout (snapshot trickles)",
 		edit:   shortPolls(2 * time.Second),
 		inject: func(t *testing.T, f *faultEnv) { f.snap.set(trickle) },
-		moves:  "portcullis_poll_failures",
-		still:  []string{"portcullis_snapshots_rejected"},
+		moves:  "portcullis_poll_failures_total",
+		still:  []string{"portcullis_snapshots_rejected_total"},
 		log:    "is unreachable or gave no answer within",
 		heal:   func(t *testing.T, f *faultEnv) { f.snap.set("") },
 	},
 	{
 		name:   "truncated snapshot (length declared to match)",
 		inject: func(t *testing.T, f *faultEnv) { f.snap.set(truncate) },
-		moves:  "portcullis_snapshots_rejected",
-		still:  []string{"portcullis_poll_failures"},
+		moves:  "portcullis_snapshots_rejected_total",
+		still:  []string{"portcullis_poll_failures_total"},
 		log:    "rejected a snapshot",
 		heal:   func(t *testing.T, f *faultEnv) { f.snap.set("") },
 	},
 	{
 		name:   "truncated snapshot (connection closed mid-body)",
 		inject: func(t *testing.T, f *faultEnv) { f.snap.set(cutBody) },
-		moves:  "portcullis_poll_failures",
-		still:  []string{"portcullis_snapshots_rejected"},
+		moves:  "portcullis_poll_failures_total",
+		still:  []string{"portcullis_snapshots_rejected_total"},
 		log:    "is unreachable or gave no answer within",
 		heal:   func(t *testing.T, f *faultEnv) { f.snap.set("") },
 	},
@@ -195,8 +195,8 @@ var faults = []faultCase{
 		// Two VMs polling every half second: each attempt moves 64 MiB over loopback.
 		edit:   func(c *stack.Config) { c.Workers, c.PollInterval = 2, 500*time.Millisecond },
 		inject: func(t *testing.T, f *faultEnv) { f.snap.set(oversize) },
-		moves:  "portcullis_poll_failures",
-		still:  []string{"portcullis_snapshots_rejected"},
+		moves:  "portcullis_poll_failures_total",
+		still:  []string{"portcullis_snapshots_rejected_total"},
 		log:    "is unreachable or gave no answer within",
 		heal:   func(t *testing.T, f *faultEnv) { f.snap.set("") },
 	},
@@ -209,8 +209,8 @@ var faults = []faultCase{
 			soon := expiring(t, f, 30*time.Minute)
 			return []change{{soon, http.StatusUnauthorized}, {f.createKey(t, "no expiry").Key, http.StatusOK}}
 		},
-		moves:   "portcullis_deltas_applied", // versions order deltas, not clocks
-		still:   []string{"portcullis_snapshots_rejected", "portcullis_poll_failures"},
+		moves:   "portcullis_deltas_applied_total", // versions order deltas, not clocks
+		still:   []string{"portcullis_snapshots_rejected_total", "portcullis_poll_failures_total"},
 		arrives: true,
 	},
 	{
@@ -224,8 +224,8 @@ var faults = []faultCase{
 			time.Sleep(2500 * time.Millisecond)
 			return []change{{gone, http.StatusUnauthorized}, {f.createKey(t, "after the expiry").Key, http.StatusOK}}
 		},
-		moves:   "portcullis_deltas_applied", // key changes travel as deltas
-		still:   []string{"portcullis_snapshots_rejected", "portcullis_poll_failures"},
+		moves:   "portcullis_deltas_applied_total", // key changes travel as deltas
+		still:   []string{"portcullis_snapshots_rejected_total", "portcullis_poll_failures_total"},
 		arrives: true,
 	},
 	{
@@ -250,7 +250,7 @@ var faults = []faultCase{
 			}
 			return []change{{k.Key, http.StatusOK}}
 		},
-		moves: "portcullis_poll_failures", // polls are authenticated against the database
+		moves: "portcullis_poll_failures_total", // polls are authenticated against the database
 		log:   "postgres listener disconnected",
 		heal:  func(t *testing.T, f *faultEnv) { f.db.restore(t) },
 		after: func(t *testing.T, f *faultEnv) {

@@ -71,14 +71,14 @@ func TestStalePolicyIsNotReady(t *testing.T) {
 
 	// Stopped, the server answers the polls it holds "not modified"; the polls after those,
 	// on the next ticks, fail.
-	failures := e.metric("portcullis_poll_failures")
+	failures := e.metric("portcullis_poll_failures_total")
 	if err := e.StopControl(); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for e.metric("portcullis_poll_failures") < failures+workers {
+	for e.metric("portcullis_poll_failures_total") < failures+workers {
 		if time.Now().After(deadline) {
-			t.Fatalf("the polls did not fail: %d failures", e.metric("portcullis_poll_failures")-failures)
+			t.Fatalf("the polls did not fail: %d failures", e.metric("portcullis_poll_failures_total")-failures)
 		}
 		clock.Advance(50 * time.Millisecond)
 		time.Sleep(5 * time.Millisecond)

@@ -124,7 +124,7 @@ func TestSoak(t *testing.T) {
 	t.Logf("soak: wrong decisions %d, no answer %d; churn answers that had to be 200: %d, 401: %d, inside a publish cycle: %d",
 		l.wrong.Load(), l.failed.Load(), l.churnAllowed.Load(), l.churnDenied.Load(), l.graceAnswers.Load())
 	t.Logf("soak: keys created %d, revoked %d; control server restarts %d; snapshots applied %d, poll failures %d",
-		ch.created.Load(), ch.revoked.Load(), ch.restarts.Load(), e.Applied(), e.metric("portcullis_poll_failures"))
+		ch.created.Load(), ch.revoked.Load(), ch.restarts.Load(), e.Applied(), e.metric("portcullis_poll_failures_total"))
 	slices.Sort(ch.publish)
 	if n := len(ch.publish); n > 0 {
 		t.Logf("soak: publish cycle (change sent → every VM enforcing it) over %d changes: median %v, max %v",

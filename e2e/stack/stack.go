@@ -80,6 +80,11 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// Logger receives the control server's and the gateway's logs; nil discards them.
 	Logger *slog.Logger
+	// BeforeFilter, when set, runs once the control server serves and before the filter
+	// starts, with the server's base URL; what it changes through the API is published before
+	// the filter's first poll, so the filter starts with it (make run's demo key: no request is
+	// refused while the key travels).
+	BeforeFilter func(ctx context.Context, controlURL string) error
 }
 
 // Stack is a running control server, filter host and gateway.
@@ -171,6 +176,14 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.cfg.Control.Listener = nil // served; a restart listens on the same address again
+	if cfg.BeforeFilter != nil {
+		if err := cfg.BeforeFilter(ctx, s.ControlURL()); err != nil {
+			return nil, err
+		}
+		if err := s.control.Publish(ctx); err != nil {
+			return nil, fmt.Errorf("stack: publishing: %w", err)
+		}
+	}
 
 	upstream := cfg.Upstream
 	if upstream == nil {
@@ -357,8 +370,8 @@ func (s *Stack) WaitApplied(ctx context.Context, n int, timeout time.Duration) e
 // Applied is the number of policy versions applied so far (full snapshots and deltas), summed
 // over the VMs.
 func (s *Stack) Applied() int64 {
-	m, _ := s.host.Metric("portcullis_snapshots_applied")
-	d, _ := s.host.Metric("portcullis_deltas_applied")
+	m, _ := s.host.Metric("portcullis_snapshots_applied_total")
+	d, _ := s.host.Metric("portcullis_deltas_applied_total")
 	return m.Value + d.Value
 }
 

@@ -39,7 +39,7 @@ func TestKeyLifecycle(t *testing.T) {
 			e.expectSteady(t, "", http.StatusUnauthorized)
 
 			// Every applied snapshot records its apply time, once.
-			h, _ := e.Host().Metric("portcullis_snapshot_apply_ms")
+			h, _ := e.Host().Metric("portcullis_snapshot_apply_duration_milliseconds")
 			if applied := e.Applied(); applied < 3*workers || int64(h.Count) != applied {
 				t.Errorf("apply-time histogram has %d samples for %d applied snapshots", h.Count, applied)
 			}
@@ -61,8 +61,8 @@ func TestControlServerDown(t *testing.T) {
 			if err := e.StopControl(); err != nil {
 				t.Fatal(err)
 			}
-			failures := e.metric("portcullis_poll_failures")
-			e.waitMetric(t, "portcullis_poll_failures", failures+workers, 5*time.Second)
+			failures := e.metric("portcullis_poll_failures_total")
+			e.waitMetric(t, "portcullis_poll_failures_total", failures+workers, 5*time.Second)
 			e.expectSteady(t, k.Key, http.StatusOK)
 			e.expectSteady(t, "", http.StatusUnauthorized)
 			e.expectSteady(t, "pcs_not_a_key_of_this_policy_000000000", http.StatusUnauthorized)

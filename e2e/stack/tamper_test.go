@@ -106,12 +106,12 @@ func TestTamperedSnapshots(t *testing.T) {
 	for i, mode := range []string{"flip", "foreign", "unsigned", "replay"} {
 		t.Run(mode, func(t *testing.T) {
 			tp.setMode(mode)
-			rejected := e.metric("portcullis_snapshots_rejected")
+			rejected := e.metric("portcullis_snapshots_rejected_total")
 			if i == 0 {
 				// A change made while the channel is tampered with never takes effect.
 				blocked = e.createKey(t, "blocked")
 			}
-			e.waitMetric(t, "portcullis_snapshots_rejected", rejected+workers, 5*time.Second)
+			e.waitMetric(t, "portcullis_snapshots_rejected_total", rejected+workers, 5*time.Second)
 			e.expectSteady(t, old.Key, http.StatusOK)
 			e.expectSteady(t, blocked.Key, http.StatusUnauthorized)
 		})

@@ -71,7 +71,11 @@ func checkImports(m wazero.CompiledModule) error {
 // Clock, real randomness.
 func (h *Host) moduleConfig(name string, index int) wazero.ModuleConfig {
 	clock := h.opts.Clock
-	return wazero.NewModuleConfig().
+	cfg := wazero.NewModuleConfig()
+	for k, v := range h.opts.Env {
+		cfg = cfg.WithEnv(k, v)
+	}
+	return cfg.
 		WithName(name).
 		WithStartFunctions().
 		WithStdout(&logWriter{logger: h.opts.Logger, level: slog.LevelInfo, vm: index}).

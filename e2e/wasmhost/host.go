@@ -28,6 +28,7 @@ type Host struct {
 	shared   *sharedData
 	queues   *queues
 	metrics  *metrics
+	tags     []tagExtractor
 	inflight sync.WaitGroup // http_call goroutines
 	closed   atomic.Bool
 	closeMu  sync.Mutex
@@ -42,6 +43,13 @@ func New(ctx context.Context, wasm []byte, opts Options) (*Host, error) {
 		return nil, fmt.Errorf("wasm host options: %w", err)
 	}
 	h := &Host{opts: opts, clusters: clusters, shared: newSharedData(), queues: newQueues(), metrics: newMetrics()}
+	tags := opts.StatsTags
+	if tags == nil {
+		tags = DefaultStatsTags
+	}
+	if h.tags, err = compileStatsTags(tags); err != nil {
+		return nil, err
+	}
 	h.baseCtx, h.cancel = context.WithCancel(context.Background())
 	h.runtime, h.cache, err = newRuntime(ctx, &h.opts)
 	if err != nil {

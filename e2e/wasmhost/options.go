@@ -57,6 +57,14 @@ type Options struct {
 	// of the check.
 	CallTimeout time.Duration
 
+	// Env is the VMs' environment (Envoy's vm_config.environment_variables): what the module
+	// reads with environ_get, os.Getenv in Go.
+	Env map[string]string
+
+	// StatsTags are the tag extractors that turn stat-name segments into Prometheus labels
+	// (Envoy's stats_config.stats_tags); nil means DefaultStatsTags.
+	StatsTags []StatsTag
+
 	// Properties, when set, answers proxy_get_property before the built-in properties; info
 	// is nil in the root context. Return the value encoded as Envoy encodes it (strings raw,
 	// integers as 8-byte little-endian).

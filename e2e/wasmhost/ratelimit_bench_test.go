@@ -72,7 +72,7 @@ func BenchmarkRateLimitContention(b *testing.B) {
 				}
 			})
 			b.StopTimer()
-			b.ReportMetric(float64(metricValue(b, h, "portcullis_ratelimit_contended")), "contended")
+			b.ReportMetric(float64(metricValue(b, h, "portcullis_ratelimit_contended_total")), "contended")
 		})
 	}
 }

@@ -91,7 +91,7 @@ func TestRateLimitExactAcrossVMs(t *testing.T) {
 			t.Fatalf("step %d: refused at the next token (%d)", step, st)
 		}
 	}
-	if got := metricValue(t, h, "portcullis_requests_denied_rate_limited"); got != 300+8 {
+	if got := h.Sum("portcullis_requests_denied_total", "reason", "rate_limited"); got != 300+8 {
 		t.Fatalf("rate_limited denials = %d, want %d", got, 300+8)
 	}
 }
@@ -213,7 +213,7 @@ func TestRateLimitHundredThousandIdentitiesWasm(t *testing.T) {
 		}
 	}
 	entries, bytes := h.SharedDataSize()
-	if ev := metricValue(t, h, "portcullis_ratelimit_evictions"); ev != 0 {
+	if ev := metricValue(t, h, "portcullis_ratelimit_evictions_total"); ev != 0 {
 		t.Fatalf("%d evictions", ev)
 	}
 	perIdentity := float64(bytes-bytes0) / 100_000
@@ -273,7 +273,7 @@ func TestConcurrencySlotsReleasedOnEveryEnding(t *testing.T) {
 	}
 	s5.Done()
 	s6.Done()
-	if got := metricValue(t, h, "portcullis_requests_denied_concurrency_limited"); got != 1 {
+	if got := h.Sum("portcullis_requests_denied_total", "reason", "concurrency_limited"); got != 1 {
 		t.Fatalf("concurrency_limited denials = %d", got)
 	}
 }

@@ -79,8 +79,8 @@ func TestReplayAcrossWorkers(t *testing.T) {
 			t.Fatalf("%s: %d %q, want %d %q", s.name, status, code, s.status, s.code)
 		}
 	}
-	if m, _ := h.Metric("portcullis_requests_denied_replayed"); m.Value != 3 {
-		t.Fatalf("replayed counter %d, want 3", m.Value)
+	if n := h.Sum("portcullis_requests_denied_total", "reason", "replayed"); n != 3 {
+		t.Fatalf("replayed counter %d, want 3", n)
 	}
 	// One bucket per delivery fingerprint in shared data, of the engine's fixed size.
 	buckets := 0

@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
+	"os"
 
 	"github.com/portcullis/portcullis/shared/policy"
 	"github.com/portcullis/portcullis/shared/strictjson"
@@ -74,8 +75,11 @@ type Control struct {
 	Cluster string
 	// Authority is the :authority of the poll request.
 	Authority string
-	// Token is the data-plane token (a secret: never logged).
+	// Token is the data-plane token (a secret: never logged): the "token" field, or the value of
+	// the environment variable "token_env" names.
 	Token string
+	// TokenEnv is the environment variable the token came from ("" when given inline).
+	TokenEnv string
 	// PublicKey verifies snapshot signatures.
 	PublicKey ed25519.PublicKey
 	// PollIntervalMillis is the tick period: how soon after one poll ends the next starts.
@@ -106,8 +110,13 @@ const (
 var ErrEmpty = errors.New(`plugin configuration is empty: it must hold {"policy": {...}}`)
 
 // Parse decodes and validates a plugin configuration. Errors name the JSON path
-// (`policy.routes[0].auth: required`) and list every problem found.
-func Parse(data []byte) (Config, error) {
+// (`policy.routes[0].auth: required`) and list every problem found. control.token_env is read
+// from the process environment: inside the VM, what Envoy's vm_config.environment_variables
+// passes in.
+func Parse(data []byte) (Config, error) { return ParseEnv(data, os.LookupEnv) }
+
+// ParseEnv is Parse with the environment control.token_env is looked up in.
+func ParseEnv(data []byte, lookupEnv func(string) (string, bool)) (Config, error) {
 	if len(data) == 0 {
 		return Config{}, ErrEmpty
 	}
@@ -119,7 +128,7 @@ func Parse(data []byte) (Config, error) {
 		case "policy":
 			cfg.Policy = policy.Read(r, k)
 		case "control":
-			cfg.Control = readControl(r, k)
+			cfg.Control = readControl(r, k, lookupEnv)
 		case "ratelimit":
 			cfg.RateLimit = readRateLimitService(r, k)
 		default:
@@ -135,9 +144,10 @@ func Parse(data []byte) (Config, error) {
 	return cfg, nil
 }
 
-func readControl(r *strictjson.Reader, path string) *Control {
+func readControl(r *strictjson.Reader, path string, lookupEnv func(string) (string, bool)) *Control {
 	c := &Control{Authority: DefaultAuthority, PollIntervalMillis: DefaultPollIntervalMillis, WaitSeconds: DefaultWaitSeconds,
 		FreshnessWindowSeconds: DefaultFreshnessWindowSeconds}
+	tokenFields := 0
 	timeoutSet := false
 	isObject := r.Peek() == strictjson.Object
 	for k := range r.Object(path) {
@@ -148,6 +158,21 @@ func readControl(r *strictjson.Reader, path string) *Control {
 			c.Authority = r.String(path, k)
 		case "token":
 			c.Token = r.String(path, k)
+			tokenFields++
+		case "token_env":
+			// The token from the VM's environment (Envoy: vm_config.environment_variables), so
+			// it need not sit in the plugin configuration, which Envoy shows in config dumps.
+			name := r.String(path, k)
+			tokenFields++
+			if name == "" {
+				r.FieldErrorf(path, k, "must name an environment variable")
+				break
+			}
+			if v, ok := lookupEnv(name); ok && v != "" {
+				c.Token, c.TokenEnv = v, name
+				break
+			}
+			r.FieldErrorf(path, k, "the environment variable %s is not set in the Wasm VM (Envoy: vm_config.environment_variables)", name)
 		case "public_key":
 			if r.Peek() != strictjson.String {
 				r.String(path, k) // records the type error
@@ -175,7 +200,13 @@ func readControl(r *strictjson.Reader, path string) *Control {
 	if !isObject {
 		return c
 	}
+	if tokenFields > 1 {
+		r.FieldErrorf(path, "token", "give token or token_env, not both")
+	}
 	for _, req := range []struct{ field, value string }{{"cluster", c.Cluster}, {"token", c.Token}, {"authority", c.Authority}} {
+		if req.field == "token" && tokenFields > 0 {
+			continue // a bad token or token_env has its own error
+		}
 		if req.value == "" {
 			r.FieldErrorf(path, req.field, "required")
 		}

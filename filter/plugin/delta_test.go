@@ -58,7 +58,7 @@ func TestPollAppliesDelta(t *testing.T) {
 	if o, _ := send(host, &apiReq); o.Status != 401 {
 		t.Fatalf("after the delta revoking k-full: %d %s, want 401", o.Status, o.Body)
 	}
-	if n, _ := host.GetCounterMetric("portcullis_deltas_applied"); n != 1 {
+	if n, _ := host.GetCounterMetric("portcullis_deltas_applied_total"); n != 1 {
 		t.Fatalf("deltas applied = %d, want 1", n)
 	}
 	if v, _ := host.GetGaugeMetric("portcullis_policy_version"); v != 6 {
@@ -110,10 +110,10 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 
 			hs, body = tc.reply(t)
 			host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, hs, nil, body)
-			if n, _ := host.GetCounterMetric("portcullis_snapshots_rejected"); n != 1 {
+			if n, _ := host.GetCounterMetric("portcullis_snapshots_rejected_total"); n != 1 {
 				t.Fatalf("rejected = %d, want 1", n)
 			}
-			if n, _ := host.GetCounterMetric("portcullis_deltas_applied"); n != 0 {
+			if n, _ := host.GetCounterMetric("portcullis_deltas_applied_total"); n != 0 {
 				t.Fatalf("deltas applied = %d, want 0", n)
 			}
 			if o, _ := send(host, &apiReq); o.Status != 0 {
@@ -147,7 +147,7 @@ func TestRestartedFilterRefusesReplay(t *testing.T) {
 
 	host, _ := nativeLeg.start(t, s.config(false)) // the restart
 	host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, old, nil, oldBody)
-	if n, _ := host.GetCounterMetric("portcullis_snapshots_applied"); n != 0 {
+	if n, _ := host.GetCounterMetric("portcullis_snapshots_applied_total"); n != 0 {
 		t.Fatal("a snapshot older than the freshness window was applied")
 	}
 	if o, _ := send(host, &apiReq); o.Status != 503 {

@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/portcullis/portcullis/shared/engine"
@@ -17,6 +16,8 @@ type httpContext struct {
 	notBefore time.Time // when the engine's snapshot was issued
 
 	method, path string    // for the denial log line
+	requestID    string    // the client's or Envoy's x-request-id, for the denial log line
+	route        string    // the matched route's name, the route label of the request counters
 	keyID        string    // the authenticated key, for usage reporting
 	at           time.Time // when the request arrived, the key's time of use
 	maxBody      int64
@@ -69,6 +70,8 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 			req.Authority = kv[1]
 		case ":path":
 			req.Path = kv[1]
+		case "x-request-id":
+			h.requestID = kv[1]
 		}
 	}
 	h.method, h.path = req.Method, req.Path
@@ -78,6 +81,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	}
 	h.decision = h.engine.Decide(req)
 	d := &h.decision
+	h.route = d.Route
 	h.plugin.metrics.countLimits(d.Limits)
 	if d.Limits != nil && len(d.Limits.Leases) > 0 {
 		// Held from here until the stream ends, however it ends (OnHttpStreamDone).
@@ -219,7 +223,7 @@ func (h *httpContext) OnHttpStreamDone() {
 	if h.denied || h.plugin.metrics == nil {
 		return
 	}
-	h.plugin.metrics.allowed.Increment(1)
+	h.plugin.metrics.allow(h.route)
 	if h.keyID != "" && h.plugin.control != nil {
 		h.plugin.usage.add(h.keyID, 1, h.at)
 	}
@@ -246,10 +250,19 @@ func (h *httpContext) reply(d engine.Decision) types.Action {
 	if err := proxywasm.SendHttpResponse(uint32(d.Status), d.Headers, d.Body, -1); err != nil {
 		proxywasm.LogErrorf("portcullis: sending the %d reply: %v", d.Status, err)
 	}
-	h.plugin.metrics.deny(d.Code)
-	// Concatenation, not fmt: this runs on every denial inside the VM, where fmt is slow.
-	proxywasm.LogInfo("portcullis: deny status=" + strconv.Itoa(d.Status) + " code=" + d.Code +
-		" route=" + d.Route + " method=" + h.method + " path=" + pathOnly(h.path))
+	route := d.Route
+	if route == "" {
+		route = h.route // a denial decided after the match (a body check) names the route
+	}
+	if route == "" {
+		route = routeNone
+	}
+	h.plugin.metrics.deny(d.Code, route)
+	keyID := d.KeyID
+	if keyID == "" {
+		keyID = h.keyID
+	}
+	proxywasm.LogInfo(denialLine(d.Status, d.Code, route, keyID, h.requestID, h.method, h.path))
 	return types.ActionPause
 }
 
@@ -259,9 +272,7 @@ func (h *httpContext) answer(d engine.Decision) types.Action {
 	if err := proxywasm.SendHttpResponse(uint32(d.Status), d.Headers, d.Body, -1); err != nil {
 		proxywasm.LogErrorf("portcullis: sending the %d reply: %v", d.Status, err)
 	}
-	if h.plugin.metrics != nil {
-		h.plugin.metrics.answered.Increment(1)
-	}
+	h.plugin.metrics.answer(d.Route)
 	return types.ActionPause
 }
 

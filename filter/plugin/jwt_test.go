@@ -93,9 +93,9 @@ func TestJWTReasonMetrics(t *testing.T) {
 				send(host, &reqs[i])
 			}
 			for name, want := range map[string]uint64{
-				"portcullis_requests_denied_token_revoked": 1,
-				"portcullis_requests_denied_token_expired": 1,
-				"portcullis_requests_allowed":              1,
+				"portcullis_requests_denied_total.reason.token_revoked.route.jwt": 1,
+				"portcullis_requests_denied_total.reason.token_expired.route.jwt": 1,
+				"portcullis_requests_allowed_total.route.jwt":                     1,
 			} {
 				if got, err := host.GetCounterMetric(name); err != nil || got != want {
 					t.Errorf("%s = %d (%v), want %d", name, got, err, want)

@@ -37,7 +37,7 @@ func TestPanicIsRecovered(t *testing.T) {
 			if o, _ := send(host, &scenario.Request{Method: "GET", Authority: "x", Path: "/healthz"}); o.Status != 0 {
 				t.Fatalf("after the panic: status %d %s, want the request allowed", o.Status, o.Body)
 			}
-			if n, _ := host.GetCounterMetric("portcullis_requests_denied_internal_error"); n != 1 {
+			if n, _ := host.GetCounterMetric("portcullis_requests_denied_total.reason.internal_error.route._none"); n != 1 {
 				t.Fatalf("internal_error counter = %d, want 1", n)
 			}
 		})

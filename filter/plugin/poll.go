@@ -298,7 +298,7 @@ func (p *pluginContext) applied(version uint64, issued time.Time, counter proxyw
 	counter.Increment(1)
 	setGauge(p.metrics.policyVersion, version)
 	took := time.Since(start)
-	p.metrics.applyMillis.Record(uint64(took.Milliseconds()))
+	p.metrics.applyDuration.Record(uint64(took.Milliseconds()))
 	return took
 }
 

@@ -147,7 +147,7 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 	if v, _ := host.GetGaugeMetric("portcullis_policy_version"); v != 7 {
 		t.Fatalf("policy version gauge = %d, want 7", v)
 	}
-	if n, _ := host.GetCounterMetric("portcullis_snapshots_applied"); n != 1 {
+	if n, _ := host.GetCounterMetric("portcullis_snapshots_applied_total"); n != 1 {
 		t.Fatalf("applied = %d, want 1", n)
 	}
 	// After an applied snapshot the next poll starts at once, without waiting for a tick, and
@@ -187,32 +187,32 @@ func TestPollKeepsLastGoodPolicy(t *testing.T) {
 		{"tampered body", func(t *testing.T) ([][2]string, []byte) {
 			hs, body := s.snapshotReply(t, 9, revoked)
 			return hs, []byte(strings.Replace(string(body), `"version":9`, `"version":10`, 1))
-		}, "portcullis_snapshots_rejected"},
-		{"signed by another key", func(t *testing.T) ([][2]string, []byte) { return other.snapshotReply(t, 9, revoked) }, "portcullis_snapshots_rejected"},
+		}, "portcullis_snapshots_rejected_total"},
+		{"signed by another key", func(t *testing.T) ([][2]string, []byte) { return other.snapshotReply(t, 9, revoked) }, "portcullis_snapshots_rejected_total"},
 		{"no signature", func(t *testing.T) ([][2]string, []byte) {
 			_, body := s.snapshotReply(t, 9, revoked)
 			return [][2]string{{":status", "200"}, s.fresh(9)}, body
-		}, "portcullis_snapshots_rejected"},
-		{"older version", func(t *testing.T) ([][2]string, []byte) { return s.snapshotReply(t, 2, revoked) }, "portcullis_snapshots_rejected"},
-		{"same version", func(t *testing.T) ([][2]string, []byte) { return s.snapshotReply(t, 5, revoked) }, "portcullis_snapshots_rejected"},
+		}, "portcullis_snapshots_rejected_total"},
+		{"older version", func(t *testing.T) ([][2]string, []byte) { return s.snapshotReply(t, 2, revoked) }, "portcullis_snapshots_rejected_total"},
+		{"same version", func(t *testing.T) ([][2]string, []byte) { return s.snapshotReply(t, 5, revoked) }, "portcullis_snapshots_rejected_total"},
 		{"signed garbage", func(t *testing.T) ([][2]string, []byte) {
 			body := []byte(`{"version":9,"policy":{"version":1,"routes":"nope"}}`)
 			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}, s.fresh(9)}, body
-		}, "portcullis_snapshots_rejected"},
+		}, "portcullis_snapshots_rejected_total"},
 		{"signed, with a malformed key table", func(t *testing.T) ([][2]string, []byte) {
 			_, body := s.snapshotReply(t, 9, revoked)
 			body = body[:len(body)-1] // the pool ends one byte short
-			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}}, body
-		}, "portcullis_snapshots_rejected"},
+			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}, s.fresh(9)}, body
+		}, "portcullis_snapshots_rejected_total"},
 		{"signed, with keys in the JSON and in a key table", func(t *testing.T) ([][2]string, []byte) {
 			_, body := s.snapshotReply(t, 9, revoked)
 			cut := strings.Index(string(body), "\n"+keytable.Magic)
 			json := strings.Replace(string(body[:cut]), `"policy":{`, `"policy":{"keys":[{"id":"x","sha256":"`+strings.Repeat("ab", 32)+`"}],`, 1)
 			body = append([]byte(json), body[cut:]...)
-			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}}, body
-		}, "portcullis_snapshots_rejected"},
-		{"server error", func(t *testing.T) ([][2]string, []byte) { return [][2]string{{":status", "500"}}, []byte("oops") }, "portcullis_poll_failures"},
-		{"unreachable", func(t *testing.T) ([][2]string, []byte) { return nil, nil }, "portcullis_poll_failures"},
+			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}, s.fresh(9)}, body
+		}, "portcullis_snapshots_rejected_total"},
+		{"server error", func(t *testing.T) ([][2]string, []byte) { return [][2]string{{":status", "500"}}, []byte("oops") }, "portcullis_poll_failures_total"},
+		{"unreachable", func(t *testing.T) ([][2]string, []byte) { return nil, nil }, "portcullis_poll_failures_total"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -310,7 +310,7 @@ func TestExpiryNeverJudgedBeforeTheSnapshot(t *testing.T) {
 			host, _ := nativeLeg.start(t, s.config(false))
 			hs, body := s.snapshotReplyAt(t, 1, doc, time.Now().Add(c.issued))
 			host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, hs, nil, body)
-			if n, _ := host.GetCounterMetric("portcullis_snapshots_applied"); n != 1 {
+			if n, _ := host.GetCounterMetric("portcullis_snapshots_applied_total"); n != 1 {
 				t.Fatalf("applied = %d, want 1", n)
 			}
 			if o, _ := send(host, &apiReq); o.Status != c.status {

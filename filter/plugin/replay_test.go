@@ -44,7 +44,7 @@ func TestReplayThroughSharedData(t *testing.T) {
 					t.Fatalf("step %d: %d %s, want %d %s", i, o.Status, o.Body, step.status, step.code)
 				}
 			}
-			if got, err := host.GetCounterMetric("portcullis_requests_denied_replayed"); err != nil || got != 2 {
+			if got, err := host.GetCounterMetric("portcullis_requests_denied_total.reason.replayed.route.pay"); err != nil || got != 2 {
 				t.Fatalf("replayed counter %d (%v), want 2", got, err)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/portcullis/portcullis/control/logging"
 	"io"
 	"log/slog"
 	"os"
@@ -41,6 +42,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		tlsCert  = fs.String("tls-cert", "", "TLS certificate file (with -tls-key: serve HTTPS)")
 		tlsKey   = fs.String("tls-key", "", "TLS private key file")
 		logLevel = fs.String("log-level", "info", "debug, info, warn or error")
+		logFmt   = fs.String("log-format", "text", "log lines as text or json")
 	)
 	fs.Float64Var(&rl.AdminRate, "admin-rate", rl.AdminRate, "requests per second per admin token")
 	fs.IntVar(&rl.AdminBurst, "admin-burst", rl.AdminBurst, "burst per admin token")
@@ -57,6 +59,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
+	}
+	logger, err := logging.New(stderr, *logFmt, level)
+	if err != nil {
+		return err
 	}
 	for name, v := range map[string]float64{"admin-rate": rl.AdminRate, "dataplane-rate": rl.DataplaneRate, "anonymous-rate": rl.AnonymousRate} {
 		if v <= 0 {
@@ -85,7 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MasterKey: getenv("PORTCULLIS_MASTER_KEY"), MasterKeyFile: *keyFile,
 		AdminToken: getenv("PORTCULLIS_ADMIN_TOKEN"), DataplaneToken: getenv("PORTCULLIS_DATAPLANE_TOKEN"),
 		Recheck: *recheck, TLSCert: *tlsCert, TLSKey: *tlsKey, RateLimit: rl,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		Logger: logger,
 		Stdout: stdout,
 	})
 }

@@ -22,6 +22,7 @@ type config struct {
 	demo                           bool
 	cacheDir                       string
 	logLevel                       slog.Level
+	logFormat                      string
 	timeouts                       gateway.Timeouts
 	maxPolicyAge                   time.Duration
 }
@@ -49,6 +50,7 @@ func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	fs.StringVar(&demo, "demo", env("DEMO", "false"), "run an echo upstream with a demo policy and key ($PORTCULLIS_DEMO)")
 	fs.StringVar(&c.cacheDir, "cache-dir", env("CACHE_DIR", ""), "wazero compilation cache directory ($PORTCULLIS_CACHE_DIR)")
 	fs.StringVar(&level, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error ($PORTCULLIS_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", env("LOG_FORMAT", "text"), "log lines as text or json ($PORTCULLIS_LOG_FORMAT)")
 	fs.StringVar(&readHeader, "read-header-timeout", env("READ_HEADER_TIMEOUT", gateway.DefaultReadHeaderTimeout.String()),
 		"time a client has to send a request's headers ($PORTCULLIS_READ_HEADER_TIMEOUT)")
 	fs.StringVar(&read, "read-timeout", env("READ_TIMEOUT", gateway.DefaultReadTimeout.String()),

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,25 +82,40 @@ func modulePath(t *testing.T) string {
 	return path
 }
 
-// TestDemo starts the command in demo mode and uses it like the README says: no key is 401,
-// the printed key reaches the echo upstream with the key's identity.
-func TestDemo(t *testing.T) {
+// startDemo runs the command in demo mode on loopback ports with one worker and returns the
+// lines it printed ("gateway", "demo key", "admin") and a stop that shuts it down and returns
+// run's error.
+func startDemo(t *testing.T, stderr io.Writer, args ...string) (lines map[string]string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-demo", "-workers", "1", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0",
-			"-module", modulePath(t), "-log-level", "error"}, noEnv, pw, io.Discard)
+		done <- run(ctx, append([]string{"-demo", "-workers", "1", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0",
+			"-module", modulePath(t)}, args...), noEnv, pw, stderr)
 		pw.Close()
 	}()
-	lines := map[string]string{}
+	lines = map[string]string{}
 	sc := bufio.NewScanner(pr)
 	for len(lines) < 3 && sc.Scan() {
 		k, v, _ := strings.Cut(sc.Text(), ": ")
 		lines[k] = v
 	}
 	go io.Copy(io.Discard, pr)
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return lines, stop
+}
+
+// TestDemo starts the command in demo mode and uses it like the README says: no key is 401,
+// the printed key reaches the echo upstream with the key's identity.
+func TestDemo(t *testing.T) {
+	lines, stop := startDemo(t, io.Discard, "-log-level", "error")
 	gw, _, _ := strings.Cut(lines["gateway"], " ")
 	key := lines["demo key"]
 	if gw == "" || !strings.HasPrefix(key, "pcs_") {
@@ -147,8 +163,8 @@ func TestDemo(t *testing.T) {
 	m, _ := io.ReadAll(metrics.Body)
 	metrics.Body.Close()
 	// Denials are counted when they are decided, before the reply goes out, so these are exact.
-	if !strings.Contains(string(m), "portcullis_requests_denied_missing_credentials 1\n") ||
-		!strings.Contains(string(m), "portcullis_requests_denied_invalid_credentials 1\n") {
+	if !strings.Contains(string(m), `portcullis_requests_denied_total{reason="missing_credentials",route="all"} 1`+"\n") ||
+		!strings.Contains(string(m), `portcullis_requests_denied_total{reason="invalid_credentials",route="all"} 1`+"\n") {
 		t.Fatalf("metrics:\n%s", m)
 	}
 
@@ -161,8 +177,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("/readyz: %d", ready.StatusCode)
 	}
 
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
+	if err := stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -41,6 +42,8 @@ type config struct {
 	control, listen, admin    string
 	workers                   int
 	logLevel                  slog.Level
+	logFormat                 string
+	upstream                  *url.URL // nil: the built-in echo
 	timeouts                  gateway.Timeouts
 	maxPolicyAge              time.Duration
 }
@@ -58,6 +61,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.StringVar(&c.admin, "admin", ":9901", "gateway admin address: /metrics, /healthz")
 	fs.IntVar(&c.workers, "workers", 0, "filter VMs; 0 is one per CPU")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log lines as text or json")
+	var upstream string
+	fs.StringVar(&upstream, "upstream", "", "base URL of your service behind the gateway (default: a built-in echo)")
 	fs.DurationVar(&c.timeouts.ReadHeader, "read-header-timeout", gateway.DefaultReadHeaderTimeout, "time a gateway client has to send a request's headers")
 	fs.DurationVar(&c.timeouts.Read, "read-timeout", gateway.DefaultReadTimeout, "time a gateway client has to send a whole request, body included; past it 408")
 	fs.DurationVar(&c.timeouts.Idle, "idle-timeout", gateway.DefaultIdleTimeout, "time a kept-alive gateway connection may wait for its next request")
@@ -67,6 +73,13 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if upstream != "" {
+		u, err := url.Parse(upstream)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return c, fmt.Errorf("-upstream %q: want a base URL such as http://127.0.0.1:3000", upstream)
+		}
+		c.upstream = u
 	}
 	if c.workers < 0 {
 		return c, fmt.Errorf("-workers: %d is negative", c.workers)

@@ -21,11 +21,18 @@ import (
 // started is what the command printed, parsed.
 type started struct {
 	gateway, api, adminToken, demoKey string
+	lines                             []string // the start-up output
 }
 
 // launch runs the command as make run does, on loopback ports and the given data directory,
-// until stop is called or the test ends. It returns once the demo key is printed.
+// until stop is called or the test ends. It returns once the start-up output is complete.
 func launch(t *testing.T, data string, env map[string]string) (_ started, stop func()) {
+	t.Helper()
+	return launchWith(t, data, env, nil, io.Discard)
+}
+
+// launchWith is launch with more flags and the command's stderr (its logs).
+func launchWith(t *testing.T, data string, env map[string]string, extra []string, stderr io.Writer) (_ started, stop func()) {
 	t.Helper()
 	buildout.Module(t, "portcullis.wasm") // fails the test when the module is missing
 	ctx, cancel := context.WithCancel(context.Background())
@@ -34,7 +41,7 @@ func launch(t *testing.T, data string, env map[string]string) (_ started, stop f
 	args := []string{"-module", buildout.Path("portcullis.wasm"), "-data", filepath.Join(data, "portcullis.db"),
 		"-control", "127.0.0.1:0", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-workers", "2", "-log-level", "error"}
 	go func() {
-		done <- run(ctx, args, func(k string) string { return env[k] }, pw, io.Discard)
+		done <- run(ctx, append(args, extra...), func(k string) string { return env[k] }, pw, stderr)
 		pw.Close()
 	}()
 	var once sync.Once
@@ -49,8 +56,13 @@ func launch(t *testing.T, data string, env map[string]string) (_ started, stop f
 	t.Cleanup(stop)
 	var s started
 	sc := bufio.NewScanner(pr)
-	for s.demoKey == "" && sc.Scan() {
+	for sc.Scan() {
 		line := sc.Text()
+		if strings.HasPrefix(line, "try: ") { // the last line of the start-up output
+			s.lines = append(s.lines, line)
+			break
+		}
+		s.lines = append(s.lines, line)
 		field := func(prefix string) string {
 			rest, _ := strings.CutPrefix(line, prefix)
 			return strings.Fields(rest)[0]
@@ -60,7 +72,7 @@ func launch(t *testing.T, data string, env map[string]string) (_ started, stop f
 			s.gateway = field("gateway: ")
 		case strings.HasPrefix(line, "admin API: "):
 			s.api = strings.TrimSuffix(field("admin API: "), "/v1")
-		case strings.HasPrefix(line, "admin token: "):
+		case strings.HasPrefix(line, "admin token: ") && strings.Contains(line, "(new:"):
 			s.adminToken = field("admin token: ")
 		case strings.HasPrefix(line, "demo key: "):
 			s.demoKey = field("demo key: ")
@@ -115,21 +127,60 @@ func TestQuickStart(t *testing.T) {
 	}
 }
 
-// TestRestartKeepsTokenRevokesOldDemoKey: a second start on the same data reuses the admin
-// token, and the previous run's demo key stops working in favour of the new one.
-func TestRestartKeepsTokenRevokesOldDemoKey(t *testing.T) {
+// TestRestartKeepsTokenAndDemoKey: a second start on the same data reuses the admin token
+// without printing it again, and reuses the demo key, so listings do not fill with revoked
+// demo keys. A demo key revoked meanwhile is replaced by a new one.
+func TestRestartKeepsTokenAndDemoKey(t *testing.T) {
 	data := t.TempDir()
 	first, stop := launch(t, data, nil)
 	stop()
-	second, _ := launch(t, data, nil)
-	if second.adminToken != first.adminToken {
-		t.Fatalf("admin token changed across starts")
+	second, stop := launch(t, data, nil)
+	if second.adminToken != "" || strings.Contains(strings.Join(second.lines, "\n"), first.adminToken) {
+		t.Fatalf("the second start printed the admin token: %q", second.lines)
 	}
-	if status, _ := get(t, second.gateway+"/anything", "x-api-key", first.demoKey); status != http.StatusUnauthorized {
-		t.Fatalf("the previous demo key: %d, want 401", status)
+	if second.demoKey != first.demoKey {
+		t.Fatalf("the demo key changed across starts")
 	}
 	if status, _ := get(t, second.gateway+"/anything", "x-api-key", second.demoKey); status != http.StatusOK {
+		t.Fatalf("the kept demo key: %d, want 200", status)
+	}
+	api := &stack.Client{BaseURL: second.api, Token: first.adminToken}
+	countDemoKeys := func() (active, revoked int) {
+		keys, err := api.Keys(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if k.Name == demoKeyName && k.RevokedAt == nil {
+				active++
+			} else if k.Name == demoKeyName {
+				revoked++
+			}
+		}
+		return active, revoked
+	}
+	if a, r := countDemoKeys(); a != 1 || r != 0 {
+		t.Fatalf("after two starts: %d active and %d revoked demo keys, want 1 and 0", a, r)
+	}
+	keys, _ := api.Keys(context.Background())
+	for _, k := range keys {
+		if k.Name == demoKeyName {
+			if err := api.RevokeKey(context.Background(), k.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	stop()
+	third, _ := launch(t, data, nil)
+	api.BaseURL = third.api
+	if third.demoKey == first.demoKey {
+		t.Fatal("a revoked demo key was reused")
+	}
+	if status, _ := get(t, third.gateway+"/anything", "x-api-key", third.demoKey); status != http.StatusOK {
 		t.Fatalf("the new demo key: %d, want 200", status)
+	}
+	if a, r := countDemoKeys(); a != 1 || r != 1 {
+		t.Fatalf("after the revocation: %d active and %d revoked demo keys, want 1 and 1", a, r)
 	}
 }
 
@@ -161,9 +212,10 @@ func TestDataFilesOwnerOnly(t *testing.T) {
 	os.Chmod(token, 0o644)
 	s, stop := launch(t, data, nil)
 	stop()
-	if s.adminToken != "pca_an_earlier_runs_admin_token_0001" {
-		t.Fatalf("admin token %q", s.adminToken)
+	if s.adminToken != "" {
+		t.Fatalf("printed the kept admin token %q", s.adminToken)
 	}
+
 	for _, name := range []string{"admin-token", "portcullis.db"} {
 		if fi, err := os.Stat(filepath.Join(data, name)); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %v %v, want 0600", name, fi.Mode(), err)

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"unsafe"
 )
 
 // casAttempts bounds the compare-and-swap retries of one request against the other worker
@@ -43,11 +44,22 @@ type LimitResult struct {
 	// denyEdits are the route's response edits for the filter's own replies, for a refusal
 	// by the global service after this check allowed the request.
 	denyEdits []HeaderEdit
+	// edits and item back the allowed request's RateLimit headers on a route without other
+	// response edits (the common case), so that they cost no allocation: the decision's
+	// Response then points into r, and stays valid until r is used for another request.
+	edits [2]HeaderEdit
+	item  [rateItemBytes]byte
 }
 
-// reset readies r for a new request, keeping the capacity of its lists.
+// rateItemBytes bounds a RateLimit list member: a quoted limit name (a tier's, a route's or
+// a header's name, each bounded by the policy) and two decimal numbers.
+const rateItemBytes = 160
+
+// reset readies r for a new request, keeping the capacity of its lists. The RateLimit
+// buffers (edits, item) are left as they are: rateHeaders overwrites what it uses.
 func (r *LimitResult) reset() {
-	*r = LimitResult{Leases: r.Leases[:0], Global: r.Global[:0], more: r.more[:0]}
+	r.Contended, r.Evicted, r.Leases, r.Global = false, 0, r.Leases[:0], r.Global[:0]
+	r.n, r.inline, r.more, r.counted, r.denyEdits = 0, [2]record{}, r.more[:0], false, nil
 }
 
 // record is one limit as the request left it: its level after the request when it was let
@@ -210,7 +222,7 @@ func (c *rateCheck) onHeaders(f *flow) Code {
 		}
 	}
 	if len(refs) > 0 {
-		f.rateHeaders(c, refs)
+		f.rateHeaders(c, refs, res)
 	}
 	return ""
 }
@@ -543,7 +555,10 @@ func (f *flow) refuse(c *rateCheck, refs []counted, i int) Code {
 // rateHeaders adds RateLimit and RateLimit-Policy to the allowed request's response: the
 // limit with the fewest tokens left (on a tie, the one that takes longest to refill) and every
 // limit counted.
-func (f *flow) rateHeaders(c *rateCheck, refs []counted) {
+//
+// On a route without other response edits (the common case) both edits and the RateLimit
+// value live in res, the request's LimitResult, and cost no allocation.
+func (f *flow) rateHeaders(c *rateCheck, refs []counted, res *LimitResult) {
 	best, bestLeft, bestReset := 0, int64(-1), int64(0)
 	for j := range refs {
 		r := &refs[j]
@@ -552,8 +567,22 @@ func (f *flow) rateHeaders(c *rateCheck, refs []counted) {
 			best, bestLeft, bestReset = j, left, reset
 		}
 	}
+	l := refs[best].l
+	if len(f.resp) == 0 && f.denyResp == nil {
+		b := appendRateLimitItem(res.item[:0], l, bestLeft, ceilSeconds(bestReset))
+		value := string(b) // only when the item outgrew res.item (cannot happen within policy bounds)
+		if len(b) <= len(res.item) && len(b) > 0 && &b[0] == &res.item[0] {
+			value = unsafe.String(&res.item[0], len(b))
+		}
+		res.edits = [2]HeaderEdit{
+			{Mode: EditSet, Name: "ratelimit", Value: value},
+			{Mode: EditSet, Name: "ratelimit-policy", Value: f.policyHeader(c, refs)},
+		}
+		f.resp = res.edits[:]
+		return
+	}
 	edits := [2]HeaderEdit{
-		{Mode: EditSet, Name: "ratelimit", Value: rateLimitItem(refs[best].l, bestLeft, ceilSeconds(bestReset))},
+		{Mode: EditSet, Name: "ratelimit", Value: rateLimitItem(l, bestLeft, ceilSeconds(bestReset))},
 		{Mode: EditSet, Name: "ratelimit-policy", Value: f.policyHeader(c, refs)},
 	}
 	f.addResponseEdits(edits[:])
@@ -562,13 +591,18 @@ func (f *flow) rateHeaders(c *rateCheck, refs []counted) {
 // rateLimitItem is a RateLimit list member: `"api_key/second";r=4;t=2`.
 func rateLimitItem(l *rateLimit, remaining, reset int64) string {
 	var buf [96]byte
-	b := append(buf[:0], l.itemPrefix...)
+	return string(appendRateLimitItem(buf[:0], l, remaining, reset))
+}
+
+// appendRateLimitItem appends rateLimitItem's value to b.
+func appendRateLimitItem(b []byte, l *rateLimit, remaining, reset int64) []byte {
+	b = append(b, l.itemPrefix...)
 	b = strconv.AppendInt(b, remaining, 10)
 	if l.rate > 0 {
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, reset, 10)
 	}
-	return string(b)
+	return b
 }
 
 // policyHeader is the RateLimit-Policy value: the route's limits (precompiled) and, when the

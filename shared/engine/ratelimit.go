@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"errors"
 	"net/netip"
 	"strconv"
@@ -144,6 +145,7 @@ type counted struct {
 	value uint64
 	set   uint32
 	idx   int   // index of its set in the transaction's sets
+	off   int   // offset of its bucket in the set's value as read, -1 for none (findRaw)
 	lvl   int64 // level found (before this request)
 	after int64 // level after this request
 }
@@ -154,7 +156,9 @@ type txn struct {
 	refs    [maxCounted]counted
 	sets    []rateSet
 	setIDs  [maxCounted]uint32
+	raw     [maxCounted][]byte // the sets' values as read
 	scratch []byte
+	store   Counters
 }
 
 var txnPool = sync.Pool{New: func() any {
@@ -226,6 +230,10 @@ func (c *rateCheck) onHeaders(f *flow) Code {
 	}
 	return ""
 }
+
+// countInPlace enables countRate's path for requests whose buckets all exist (countRaw);
+// tests turn it off to compare it with the general path.
+var countInPlace = true
 
 // codeRefused is countRate's answer when a limit had no token (turned into the 429 by refuse).
 const codeRefused Code = "\x00refused"
@@ -315,7 +323,8 @@ func fnvAddr(h uint64, a netip.Addr, prefix int) uint64 {
 func (f *flow) countRate(tx *txn, refs []counted, res *LimitResult) Code {
 	store, now := f.r.Counters, f.now()
 	sets, setIDs := tx.sets[:0], &tx.setIDs
-	defer func() { tx.sets = sets[:0] }() // keep what grew for the next request
+	tx.store = store
+	defer func() { tx.sets, tx.store = sets[:0], nil }() // keep what grew for the next request
 	for i := range refs {
 		j := 0
 		for j < len(sets) && setIDs[j] != refs[i].set {
@@ -331,11 +340,46 @@ func (f *flow) countRate(tx *txn, refs []counted, res *LimitResult) Code {
 		}
 		refs[i].idx = j
 	}
+	raw := tx.raw[:len(sets)]
+	defer clear(tx.raw[:]) // the values read belong to this request only
 	for range casAttempts {
+		fast := true
 		for j := range sets {
-			if err := readSet(store, setIDs[j], &sets[j]); err != nil {
+			v, version, err := readRaw(store, setIDs[j])
+			if err != nil {
 				return CodeInternalError
 			}
+			raw[j], sets[j].version, sets[j].dirty = v, version, false
+		}
+		for i := range refs {
+			r := &refs[i]
+			if r.off = findRaw(raw[r.idx], r.l.scope, r.value); r.off < 0 {
+				fast = false
+			}
+		}
+		if fast && countInPlace {
+			// Every bucket exists: only those are decoded and patched in a copy of the bytes
+			// read (the same bytes decode and encode would write: no other bucket changes, and
+			// no eviction record is touched when nothing is added).
+			code, written, err := countRaw(tx, refs, raw, setIDs[:len(sets)], sets, now)
+			if code != "" {
+				return code
+			}
+			if err == nil {
+				for i := range refs {
+					r := &refs[i]
+					res.add(record{l: r.l, value: r.value, set: r.set, level: r.after})
+				}
+				res.counted = true
+				return ""
+			}
+			if !retryAfterRefund(store, refs, written, now, err) {
+				return CodeInternalError
+			}
+			continue
+		}
+		for j := range sets {
+			sets[j].decode(raw[j])
 		}
 		refused := false
 		for i := range refs {
@@ -378,7 +422,7 @@ func (f *flow) countRate(tx *txn, refs []counted, res *LimitResult) Code {
 		var err error
 		for j := range sets {
 			tx.scratch = sets[j].encode(tx.scratch[:0])
-			if err = store.Set(rateKey(setIDs[j]), tx.scratch, sets[j].version); err != nil {
+			if err = tx.storeSet(setIDs[j], sets[j].version); err != nil {
 				break
 			}
 			written++
@@ -392,23 +436,68 @@ func (f *flow) countRate(tx *txn, refs []counted, res *LimitResult) Code {
 			res.counted = true
 			return ""
 		}
-		// Put back what the sets already written took, then start over (or fail closed on a
-		// store error).
-		var back [maxCounted]taken
-		nb := 0
-		for i := range refs {
-			if refs[i].idx < written {
-				back[nb] = taken{set: refs[i].set, scope: refs[i].l.scope, value: refs[i].value, spec: refs[i].l.spec}
-				nb++
-			}
-		}
-		refund(store, back[:nb], now)
-		if !errors.Is(err, ErrVersionMismatch) {
+		if !retryAfterRefund(store, refs, written, now, err) {
 			return CodeInternalError
 		}
 	}
 	res.Contended = true
 	return codeRefused
+}
+
+// retryAfterRefund puts back what the sets already written (the first written) took after a
+// write failed with err, and reports whether to start over: false for a store error, which
+// fails closed.
+func retryAfterRefund(store Counters, refs []counted, written int, now int64, err error) bool {
+	var back [maxCounted]taken
+	nb := 0
+	for i := range refs {
+		if refs[i].idx < written {
+			back[nb] = taken{set: refs[i].set, scope: refs[i].l.scope, value: refs[i].value, spec: refs[i].l.spec}
+			nb++
+		}
+	}
+	refund(store, back[:nb], now)
+	return errors.Is(err, ErrVersionMismatch)
+}
+
+// countRaw is one attempt of countRate when every bucket exists (refs[i].off locates each in
+// raw, the sets' values as read): it decides from those buckets alone and writes each set
+// with its buckets patched. code is codeRefused when a limit had no token; otherwise err is
+// the first failed write, after written sets were written.
+func countRaw(tx *txn, refs []counted, raw [][]byte, setIDs []uint32, sets []rateSet, now int64) (code Code, written int, err error) {
+	refused := false
+	for i := range refs {
+		r := &refs[i]
+		p := raw[r.idx][r.off:]
+		r.lvl, _ = r.l.spec.level(i64(p[16:]), i64(p[24:]), now)
+		if r.lvl < unitsPerToken {
+			refused = true
+		}
+	}
+	if refused {
+		return codeRefused, 0, nil
+	}
+	for j := range setIDs {
+		tx.scratch = append(tx.scratch[:0], raw[j]...)
+		for i := range refs {
+			r := &refs[i]
+			if r.idx != j {
+				continue
+			}
+			p := tx.scratch[r.off:]
+			at := max(i64(p[24:]), now)
+			r.after = r.lvl - unitsPerToken
+			b := r.l.spec.bucket(r.l.scope, r.value, r.after, at)
+			binary.LittleEndian.PutUint64(p[16:], uint64(b.level))
+			binary.LittleEndian.PutUint64(p[24:], uint64(b.at))
+			binary.LittleEndian.PutUint64(p[32:], uint64(b.zeroAt))
+			binary.LittleEndian.PutUint64(p[40:], uint64(b.fullAt))
+		}
+		if err = tx.storeSet(setIDs[j], sets[j].version); err != nil {
+			return "", j, err
+		}
+	}
+	return "", len(setIDs), nil
 }
 
 // bucket builds the stored form of a bucket at level lvl at time at.
@@ -440,19 +529,30 @@ func (s *rateSet) addPinned(now int64, pinned uint64) (int, bool) {
 // readSet reads and decodes a set, creating it when it does not exist yet (see
 // EnsureCounters: the filter creates every set up front, so this is a fallback).
 func readSet(store Counters, id uint32, s *rateSet) error {
-	key := rateKey(id)
-	v, version, found, err := store.Get(key)
-	if err == nil && !found {
-		if err = store.Set(key, []byte{setFormat, 0}, 0); err == nil {
-			v, version, found, err = store.Get(key)
-		}
-	}
+	v, version, err := readRaw(store, id)
 	if err != nil {
 		return err
 	}
 	s.decode(v)
 	s.version, s.dirty = version, false
 	return nil
+}
+
+// readRaw reads a set's value as stored, creating the set when it does not exist yet.
+func readRaw(store Counters, id uint32) ([]byte, uint32, error) {
+	key := rateKey(id)
+	v, version, found, err := store.Get(key)
+	if err == nil && !found {
+		if err = store.Set(key, []byte{setFormat, 0}, 0); err == nil {
+			v, version, _, err = store.Get(key)
+		}
+	}
+	return v, version, err
+}
+
+// storeSet writes tx.scratch as set id with compare-and-swap on version.
+func (tx *txn) storeSet(id uint32, version uint32) error {
+	return tx.store.Set(rateKey(id), tx.scratch, version)
 }
 
 // refund puts one token back into each bucket, as if the request had never taken it. A bucket
@@ -570,9 +670,11 @@ func (f *flow) rateHeaders(c *rateCheck, refs []counted, res *LimitResult) {
 	l := refs[best].l
 	if len(f.resp) == 0 && f.denyResp == nil {
 		b := appendRateLimitItem(res.item[:0], l, bestLeft, ceilSeconds(bestReset))
-		value := string(b) // only when the item outgrew res.item (cannot happen within policy bounds)
-		if len(b) <= len(res.item) && len(b) > 0 && &b[0] == &res.item[0] {
+		var value string
+		if len(b) <= len(res.item) && &b[0] == &res.item[0] {
 			value = unsafe.String(&res.item[0], len(b))
+		} else {
+			value = string(b) // the item outgrew res.item (not within the policy's bounds)
 		}
 		res.edits = [2]HeaderEdit{
 			{Mode: EditSet, Name: "ratelimit", Value: value},

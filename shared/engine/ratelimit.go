@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"encoding/binary"
 	"errors"
 	"net/netip"
 	"strconv"
 	"sync"
+	"unsafe"
 )
 
 // casAttempts bounds the compare-and-swap retries of one request against the other worker
@@ -43,11 +45,22 @@ type LimitResult struct {
 	// denyEdits are the route's response edits for the filter's own replies, for a refusal
 	// by the global service after this check allowed the request.
 	denyEdits []HeaderEdit
+	// edits and item back the allowed request's RateLimit headers on a route without other
+	// response edits (the common case), so that they cost no allocation: the decision's
+	// Response then points into r, and stays valid until r is used for another request.
+	edits [2]HeaderEdit
+	item  [rateItemBytes]byte
 }
 
-// reset readies r for a new request, keeping the capacity of its lists.
+// rateItemBytes bounds a RateLimit list member: a quoted limit name (a tier's, a route's or
+// a header's name, each bounded by the policy) and two decimal numbers.
+const rateItemBytes = 160
+
+// reset readies r for a new request, keeping the capacity of its lists. The RateLimit
+// buffers (edits, item) are left as they are: rateHeaders overwrites what it uses.
 func (r *LimitResult) reset() {
-	*r = LimitResult{Leases: r.Leases[:0], Global: r.Global[:0], more: r.more[:0]}
+	r.Contended, r.Evicted, r.Leases, r.Global = false, 0, r.Leases[:0], r.Global[:0]
+	r.n, r.inline, r.more, r.counted, r.denyEdits = 0, [2]record{}, r.more[:0], false, nil
 }
 
 // record is one limit as the request left it: its level after the request when it was let
@@ -132,6 +145,7 @@ type counted struct {
 	value uint64
 	set   uint32
 	idx   int   // index of its set in the transaction's sets
+	off   int   // offset of its bucket in the set's value as read, -1 for none (findRaw)
 	lvl   int64 // level found (before this request)
 	after int64 // level after this request
 }
@@ -142,7 +156,9 @@ type txn struct {
 	refs    [maxCounted]counted
 	sets    []rateSet
 	setIDs  [maxCounted]uint32
+	raw     [maxCounted][]byte // the sets' values as read
 	scratch []byte
+	store   Counters
 }
 
 var txnPool = sync.Pool{New: func() any {
@@ -210,10 +226,14 @@ func (c *rateCheck) onHeaders(f *flow) Code {
 		}
 	}
 	if len(refs) > 0 {
-		f.rateHeaders(c, refs)
+		f.rateHeaders(c, refs, res)
 	}
 	return ""
 }
+
+// countInPlace enables countRate's path for requests whose buckets all exist (countRaw);
+// tests turn it off to compare it with the general path.
+var countInPlace = true
 
 // codeRefused is countRate's answer when a limit had no token (turned into the 429 by refuse).
 const codeRefused Code = "\x00refused"
@@ -303,7 +323,8 @@ func fnvAddr(h uint64, a netip.Addr, prefix int) uint64 {
 func (f *flow) countRate(tx *txn, refs []counted, res *LimitResult) Code {
 	store, now := f.r.Counters, f.now()
 	sets, setIDs := tx.sets[:0], &tx.setIDs
-	defer func() { tx.sets = sets[:0] }() // keep what grew for the next request
+	tx.store = store
+	defer func() { tx.sets, tx.store = sets[:0], nil }() // keep what grew for the next request
 	for i := range refs {
 		j := 0
 		for j < len(sets) && setIDs[j] != refs[i].set {
@@ -319,11 +340,46 @@ func (f *flow) countRate(tx *txn, refs []counted, res *LimitResult) Code {
 		}
 		refs[i].idx = j
 	}
+	raw := tx.raw[:len(sets)]
+	defer clear(tx.raw[:]) // the values read belong to this request only
 	for range casAttempts {
+		fast := true
 		for j := range sets {
-			if err := readSet(store, setIDs[j], &sets[j]); err != nil {
+			v, version, err := readRaw(store, setIDs[j])
+			if err != nil {
 				return CodeInternalError
 			}
+			raw[j], sets[j].version, sets[j].dirty = v, version, false
+		}
+		for i := range refs {
+			r := &refs[i]
+			if r.off = findRaw(raw[r.idx], r.l.scope, r.value); r.off < 0 {
+				fast = false
+			}
+		}
+		if fast && countInPlace {
+			// Every bucket exists: only those are decoded and patched in a copy of the bytes
+			// read (the same bytes decode and encode would write: no other bucket changes, and
+			// no eviction record is touched when nothing is added).
+			code, written, err := countRaw(tx, refs, raw, setIDs[:len(sets)], sets, now)
+			if code != "" {
+				return code
+			}
+			if err == nil {
+				for i := range refs {
+					r := &refs[i]
+					res.add(record{l: r.l, value: r.value, set: r.set, level: r.after})
+				}
+				res.counted = true
+				return ""
+			}
+			if !retryAfterRefund(store, refs, written, now, err) {
+				return CodeInternalError
+			}
+			continue
+		}
+		for j := range sets {
+			sets[j].decode(raw[j])
 		}
 		refused := false
 		for i := range refs {
@@ -366,7 +422,7 @@ func (f *flow) countRate(tx *txn, refs []counted, res *LimitResult) Code {
 		var err error
 		for j := range sets {
 			tx.scratch = sets[j].encode(tx.scratch[:0])
-			if err = store.Set(rateKey(setIDs[j]), tx.scratch, sets[j].version); err != nil {
+			if err = tx.storeSet(setIDs[j], sets[j].version); err != nil {
 				break
 			}
 			written++
@@ -380,23 +436,68 @@ func (f *flow) countRate(tx *txn, refs []counted, res *LimitResult) Code {
 			res.counted = true
 			return ""
 		}
-		// Put back what the sets already written took, then start over (or fail closed on a
-		// store error).
-		var back [maxCounted]taken
-		nb := 0
-		for i := range refs {
-			if refs[i].idx < written {
-				back[nb] = taken{set: refs[i].set, scope: refs[i].l.scope, value: refs[i].value, spec: refs[i].l.spec}
-				nb++
-			}
-		}
-		refund(store, back[:nb], now)
-		if !errors.Is(err, ErrVersionMismatch) {
+		if !retryAfterRefund(store, refs, written, now, err) {
 			return CodeInternalError
 		}
 	}
 	res.Contended = true
 	return codeRefused
+}
+
+// retryAfterRefund puts back what the sets already written (the first written) took after a
+// write failed with err, and reports whether to start over: false for a store error, which
+// fails closed.
+func retryAfterRefund(store Counters, refs []counted, written int, now int64, err error) bool {
+	var back [maxCounted]taken
+	nb := 0
+	for i := range refs {
+		if refs[i].idx < written {
+			back[nb] = taken{set: refs[i].set, scope: refs[i].l.scope, value: refs[i].value, spec: refs[i].l.spec}
+			nb++
+		}
+	}
+	refund(store, back[:nb], now)
+	return errors.Is(err, ErrVersionMismatch)
+}
+
+// countRaw is one attempt of countRate when every bucket exists (refs[i].off locates each in
+// raw, the sets' values as read): it decides from those buckets alone and writes each set
+// with its buckets patched. code is codeRefused when a limit had no token; otherwise err is
+// the first failed write, after written sets were written.
+func countRaw(tx *txn, refs []counted, raw [][]byte, setIDs []uint32, sets []rateSet, now int64) (code Code, written int, err error) {
+	refused := false
+	for i := range refs {
+		r := &refs[i]
+		p := raw[r.idx][r.off:]
+		r.lvl, _ = r.l.spec.level(i64(p[16:]), i64(p[24:]), now)
+		if r.lvl < unitsPerToken {
+			refused = true
+		}
+	}
+	if refused {
+		return codeRefused, 0, nil
+	}
+	for j := range setIDs {
+		tx.scratch = append(tx.scratch[:0], raw[j]...)
+		for i := range refs {
+			r := &refs[i]
+			if r.idx != j {
+				continue
+			}
+			p := tx.scratch[r.off:]
+			at := max(i64(p[24:]), now)
+			r.after = r.lvl - unitsPerToken
+			b := r.l.spec.bucket(r.l.scope, r.value, r.after, at)
+			binary.LittleEndian.PutUint64(p[16:], uint64(b.level))
+			binary.LittleEndian.PutUint64(p[24:], uint64(b.at))
+			binary.LittleEndian.PutUint64(p[32:], uint64(b.zeroAt))
+			binary.LittleEndian.PutUint64(p[40:], uint64(b.fullAt))
+		}
+		if err = tx.storeSet(setIDs[j], sets[j].version); err != nil {
+			return "", j, err
+		}
+	}
+	return "", len(setIDs), nil
 }
 
 // bucket builds the stored form of a bucket at level lvl at time at.
@@ -428,19 +529,30 @@ func (s *rateSet) addPinned(now int64, pinned uint64) (int, bool) {
 // readSet reads and decodes a set, creating it when it does not exist yet (see
 // EnsureCounters: the filter creates every set up front, so this is a fallback).
 func readSet(store Counters, id uint32, s *rateSet) error {
-	key := rateKey(id)
-	v, version, found, err := store.Get(key)
-	if err == nil && !found {
-		if err = store.Set(key, []byte{setFormat, 0}, 0); err == nil {
-			v, version, found, err = store.Get(key)
-		}
-	}
+	v, version, err := readRaw(store, id)
 	if err != nil {
 		return err
 	}
 	s.decode(v)
 	s.version, s.dirty = version, false
 	return nil
+}
+
+// readRaw reads a set's value as stored, creating the set when it does not exist yet.
+func readRaw(store Counters, id uint32) ([]byte, uint32, error) {
+	key := rateKey(id)
+	v, version, found, err := store.Get(key)
+	if err == nil && !found {
+		if err = store.Set(key, []byte{setFormat, 0}, 0); err == nil {
+			v, version, _, err = store.Get(key)
+		}
+	}
+	return v, version, err
+}
+
+// storeSet writes tx.scratch as set id with compare-and-swap on version.
+func (tx *txn) storeSet(id uint32, version uint32) error {
+	return tx.store.Set(rateKey(id), tx.scratch, version)
 }
 
 // refund puts one token back into each bucket, as if the request had never taken it. A bucket
@@ -543,7 +655,10 @@ func (f *flow) refuse(c *rateCheck, refs []counted, i int) Code {
 // rateHeaders adds RateLimit and RateLimit-Policy to the allowed request's response: the
 // limit with the fewest tokens left (on a tie, the one that takes longest to refill) and every
 // limit counted.
-func (f *flow) rateHeaders(c *rateCheck, refs []counted) {
+//
+// On a route without other response edits (the common case) both edits and the RateLimit
+// value live in res, the request's LimitResult, and cost no allocation.
+func (f *flow) rateHeaders(c *rateCheck, refs []counted, res *LimitResult) {
 	best, bestLeft, bestReset := 0, int64(-1), int64(0)
 	for j := range refs {
 		r := &refs[j]
@@ -552,8 +667,24 @@ func (f *flow) rateHeaders(c *rateCheck, refs []counted) {
 			best, bestLeft, bestReset = j, left, reset
 		}
 	}
+	l := refs[best].l
+	if len(f.resp) == 0 && f.denyResp == nil {
+		b := appendRateLimitItem(res.item[:0], l, bestLeft, ceilSeconds(bestReset))
+		var value string
+		if len(b) <= len(res.item) && &b[0] == &res.item[0] {
+			value = unsafe.String(&res.item[0], len(b))
+		} else {
+			value = string(b) // the item outgrew res.item (not within the policy's bounds)
+		}
+		res.edits = [2]HeaderEdit{
+			{Mode: EditSet, Name: "ratelimit", Value: value},
+			{Mode: EditSet, Name: "ratelimit-policy", Value: f.policyHeader(c, refs)},
+		}
+		f.resp = res.edits[:]
+		return
+	}
 	edits := [2]HeaderEdit{
-		{Mode: EditSet, Name: "ratelimit", Value: rateLimitItem(refs[best].l, bestLeft, ceilSeconds(bestReset))},
+		{Mode: EditSet, Name: "ratelimit", Value: rateLimitItem(l, bestLeft, ceilSeconds(bestReset))},
 		{Mode: EditSet, Name: "ratelimit-policy", Value: f.policyHeader(c, refs)},
 	}
 	f.addResponseEdits(edits[:])
@@ -562,13 +693,18 @@ func (f *flow) rateHeaders(c *rateCheck, refs []counted) {
 // rateLimitItem is a RateLimit list member: `"api_key/second";r=4;t=2`.
 func rateLimitItem(l *rateLimit, remaining, reset int64) string {
 	var buf [96]byte
-	b := append(buf[:0], l.itemPrefix...)
+	return string(appendRateLimitItem(buf[:0], l, remaining, reset))
+}
+
+// appendRateLimitItem appends rateLimitItem's value to b.
+func appendRateLimitItem(b []byte, l *rateLimit, remaining, reset int64) []byte {
+	b = append(b, l.itemPrefix...)
 	b = strconv.AppendInt(b, remaining, 10)
 	if l.rate > 0 {
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, reset, 10)
 	}
-	return string(b)
+	return b
 }
 
 // policyHeader is the RateLimit-Policy value: the route's limits (precompiled) and, when the

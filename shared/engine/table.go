@@ -99,6 +99,26 @@ func (s *rateSet) decode(b []byte) {
 	s.n, s.nEvict = nb, ne
 }
 
+// findRaw locates the bucket (scope, value) in a set's stored value b without decoding it:
+// the offset of its bytes, or -1 when the set does not hold it or b is malformed (which
+// decode reads as an empty set).
+func findRaw(b []byte, scope, value uint64) int {
+	if len(b) < setHeader || b[0] != setFormat {
+		return -1
+	}
+	ne := int(b[1])
+	nb := (len(b) - setHeader - ne*evictBytes) / bucketBytes
+	if ne > maxEvicts || nb < 0 || nb > rateWays || setHeader+ne*evictBytes+nb*bucketBytes != len(b) {
+		return -1
+	}
+	for off := setHeader + ne*evictBytes; off < len(b); off += bucketBytes {
+		if u64(b[off:]) == scope && u64(b[off+8:]) == value {
+			return off
+		}
+	}
+	return -1
+}
+
 func (s *rateSet) encode(buf []byte) []byte {
 	buf = append(buf, setFormat, byte(s.nEvict))
 	for _, e := range s.evicts[:s.nEvict] {

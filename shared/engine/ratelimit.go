@@ -73,6 +73,15 @@ type record struct {
 	refused bool
 }
 
+// countedAll records the buckets a request was counted against, at their levels after it.
+func (r *LimitResult) countedAll(refs []counted) {
+	for i := range refs {
+		c := &refs[i]
+		r.add(record{l: c.l, value: c.value, set: c.set, level: c.after})
+	}
+	r.counted = true
+}
+
 func (r *LimitResult) add(rec record) {
 	if r.n < len(r.inline) {
 		r.inline[r.n] = rec
@@ -366,11 +375,7 @@ func (f *flow) countRate(tx *txn, refs []counted, res *LimitResult) Code {
 				return code
 			}
 			if err == nil {
-				for i := range refs {
-					r := &refs[i]
-					res.add(record{l: r.l, value: r.value, set: r.set, level: r.after})
-				}
-				res.counted = true
+				res.countedAll(refs)
 				return ""
 			}
 			if !retryAfterRefund(store, refs, written, now, err) {
@@ -429,11 +434,7 @@ func (f *flow) countRate(tx *txn, refs []counted, res *LimitResult) Code {
 		}
 		if err == nil {
 			res.Evicted += evicted
-			for i := range refs {
-				r := &refs[i]
-				res.add(record{l: r.l, value: r.value, set: r.set, level: r.after})
-			}
-			res.counted = true
+			res.countedAll(refs)
 			return ""
 		}
 		if !retryAfterRefund(store, refs, written, now, err) {

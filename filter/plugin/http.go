@@ -15,21 +15,21 @@ type httpContext struct {
 	engine    *engine.Engine
 	notBefore time.Time // when the engine's snapshot was issued
 
-	method, path string    // for the denial log line
-	requestID    string    // the client's or Envoy's x-request-id, for the denial log line
-	route        string    // the matched route's name, the route label of the request counters
-	keyID        string    // the authenticated key, for usage reporting
-	at           time.Time // when the request arrived, the key's time of use
-	maxBody      int64
-	bodySeen     int64
-	denied       bool
+	requestID string // the client's or Envoy's x-request-id, for the denial log line
+	route     string // the matched route's name, the route label of the request counters
+	keyID     string // the authenticated key, for usage reporting
+	maxBody   int64
+	bodySeen  int64
+	denied    bool
 	// response are the edits to the upstream's response headers (security and CORS headers);
 	// nil on routes without them, which then pay nothing in the response callback.
 	response []engine.HeaderEdit
 	// pending is an allowed decision whose route verifies the whole body (a webhook
 	// signature): the body is buffered and judged at its end; req keeps the request headers
 	// for that. nil on every other route, which never buffers.
-	pending  *engine.Decision
+	pending *engine.Decision
+	// req is the request as judged: the body's judgement, the denial log line (method, path)
+	// and usage reporting (Now, the key's time of use) read it.
 	req      engine.Request
 	reqEnded bool // the request had no body
 	// decision is the engine's decision on the request headers (pending points to it when set).
@@ -74,7 +74,6 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 			h.requestID = kv[1]
 		}
 	}
-	h.method, h.path = req.Method, req.Path
 	req.SourceFunc = sourceAddress // read only by routes with IP rules
 	if h.engine.UsesCounters() {
 		req.Counters, req.Owner, req.Limits = sharedCounters{}, h.plugin.limits.owner, &h.limits
@@ -94,7 +93,6 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	if !d.Allow {
 		return h.reply(*d)
 	}
-	h.at = req.Now
 	h.reqEnded = endOfStream // for the body's judgement (forward)
 	if d.Limits != nil && len(d.Limits.Global) > 0 {
 		return h.countGlobal(d)
@@ -225,7 +223,7 @@ func (h *httpContext) OnHttpStreamDone() {
 	}
 	h.plugin.metrics.allow(h.route)
 	if h.keyID != "" && h.plugin.control != nil {
-		h.plugin.usage.add(h.keyID, 1, h.at)
+		h.plugin.usage.add(h.keyID, 1, h.req.Now) // the key's time of use: when the request arrived
 	}
 }
 
@@ -262,7 +260,7 @@ func (h *httpContext) reply(d engine.Decision) types.Action {
 	if keyID == "" {
 		keyID = h.keyID
 	}
-	proxywasm.LogInfo(denialLine(d.Status, d.Code, route, keyID, h.requestID, h.method, h.path))
+	proxywasm.LogInfo(denialLine(d.Status, d.Code, route, keyID, h.requestID, h.req.Method, h.req.Path))
 	return types.ActionPause
 }
 

@@ -28,8 +28,8 @@ type Signed struct {
 }
 
 // Build assembles the snapshot of state st: the stored policy document plus every key that is
-// not revoked (hashes only, ordered by id), encoded canonically, validated by decoding it
-// exactly as the filter will, compiled, and signed. A snapshot that fails any step is never
+// not revoked (hashes only, ordered by id), encoded canonically, validated by decoding and
+// compiling it exactly as the filter will, and signed. A snapshot that fails any step is never
 // signed.
 func Build(st store.State, policyJSON []byte, keys []store.Key, priv ed25519.PrivateKey) (*Signed, error) {
 	return BuildFrom(st, Inputs{Policy: policyJSON, Keys: keys}, priv)
@@ -72,11 +72,18 @@ func BuildFrom(st store.State, in Inputs, priv ed25519.PrivateKey) (*Signed, err
 	if err != nil {
 		return nil, fmt.Errorf("build snapshot %d: %w", st.Version, err)
 	}
-	decoded, err := snapshot.Decode(payload)
+	// Validated as the filter will take it: DecodeCompact, then compiled with the key table
+	// read in place (the engine dry runs use is the filter's, and the table is not encoded
+	// twice). The expanded document (keys as objects) is for dry runs, checks and deltas.
+	compact, err := snapshot.DecodeCompact(payload)
 	if err != nil {
 		return nil, fmt.Errorf("build snapshot %d: %w", st.Version, err)
 	}
-	eng, err := engine.Compile(decoded.Policy)
+	eng, err := engine.CompileWithKeys(compact.Policy, compact.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("build snapshot %d: %w", st.Version, err)
+	}
+	decoded, err := snapshot.Decode(payload)
 	if err != nil {
 		return nil, fmt.Errorf("build snapshot %d: %w", st.Version, err)
 	}

@@ -20,6 +20,8 @@ import (
 // entry and published in one version. Lines are inserted while they stream in, in batches; after
 // the first bad line nothing more is inserted (the transaction will roll back) but every line is
 // still checked, so one answer lists the problems of the whole file (up to strictjson.MaxErrors).
+// A stored id or hash is found by the insert itself (store.ErrConflict), and only then looked up
+// line by line (KeyConflicts).
 
 // MaxImportKeys bounds the keys of one import, and with them the memory of its duplicate check
 // (about 100 bytes a key).
@@ -189,6 +191,22 @@ func (im *importer) flush() error {
 	snapshotProblems(im.batch, im.now, func(i int, field, msg string) {
 		im.d.Errorf(lineField(int(im.batchLines[i]), field), "%s", msg)
 	})
+	if im.d.Err() == nil {
+		// Stored ids and hashes are found by the insert itself (the unique indexes): asking
+		// first would look each one up twice. A conflict takes the transaction back to before
+		// the first batch; KeyConflicts then tells which lines.
+		err := im.tx.InsertKeys(im.ctx, im.batch)
+		if err == nil {
+			im.batch, im.batchLines = im.batch[:0], im.batchLines[:0]
+			return nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	// The import fails: nothing more is inserted, but every line is still checked. The keys of
+	// earlier batches, if any are still inserted, conflict with no later line (the file's own
+	// repeats never reach a batch).
 	ids := make([]string, len(im.batch))
 	hashes := make([]string, len(im.batch))
 	for i, k := range im.batch {
@@ -198,21 +216,18 @@ func (im *importer) flush() error {
 	if err != nil {
 		return err
 	}
-	if len(storedIDs)+len(storedHashes) > 0 {
-		isID, isHash := setOf(storedIDs), setOf(storedHashes)
-		for i, k := range im.batch {
-			if isID[k.ID] {
-				im.d.Errorf(lineField(int(im.batchLines[i]), "id"), "an existing key has this id")
-			}
-			if isHash[k.SHA256] {
-				im.d.Errorf(lineField(int(im.batchLines[i]), "sha256"), "an existing key has this hash")
-			}
+	isID, isHash := setOf(storedIDs), setOf(storedHashes)
+	for i, k := range im.batch {
+		if isID[k.ID] {
+			im.d.Errorf(lineField(int(im.batchLines[i]), "id"), "an existing key has this id")
+		}
+		if isHash[k.SHA256] {
+			im.d.Errorf(lineField(int(im.batchLines[i]), "sha256"), "an existing key has this hash")
 		}
 	}
 	if im.d.Err() == nil {
-		if err := im.tx.InsertKeys(im.ctx, im.batch); err != nil {
-			return err
-		}
+		// The insert conflicted, yet no line has a stored id or hash: the store misreported.
+		return errors.New("import: the store reported a conflict KeyConflicts does not find")
 	}
 	im.batch, im.batchLines = im.batch[:0], im.batchLines[:0]
 	return nil

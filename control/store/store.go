@@ -65,9 +65,11 @@ type Tx interface {
 	PutPolicy(ctx context.Context, p Policy) error
 
 	InsertKey(ctx context.Context, k Key) error
-	// InsertKeys stores a batch of keys as InsertKey does (Write only), in the order given;
-	// ErrConflict if any id or hash is already stored (check with KeyConflicts first to know
-	// which). It is the bulk path: one prepared statement, or COPY where the database has it.
+	// InsertKeys stores a batch of keys as InsertKey does (Write only), in the order given.
+	// It is the bulk path: multi-row INSERTs, or COPY where the database has it. ErrConflict
+	// if any id or hash is already stored: then the transaction is as it was before its first
+	// InsertKeys call (every write since is undone, earlier batches' keys included) and stays
+	// usable, so KeyConflicts can tell which.
 	InsertKeys(ctx context.Context, keys []Key) error
 	// KeyConflicts returns which of ids and hashes are stored already, revoked keys included.
 	KeyConflicts(ctx context.Context, ids, hashes []string) (storedIDs, storedHashes []string, err error)

@@ -33,7 +33,8 @@ type Dialect struct {
 	Notify func(ctx context.Context, tx *sql.Tx, version uint64) error
 	// CopyKeys, if set, inserts rows (the values of KeyInsertColumns, in order) into api_keys
 	// in the Write transaction open on conn, faster than one INSERT per row (PostgreSQL:
-	// COPY). Without it InsertKeys runs one prepared INSERT per row.
+	// COPY). Without it InsertKeys runs prepared INSERTs of many rows each, with anonymous
+	// parameters (?), which SQLite binds by position.
 	CopyKeys func(ctx context.Context, conn *sql.Conn, rows [][]any) error
 	// BulkStart, if set, runs on the connection before InsertKeys' first batch, and BulkEnd
 	// after the transaction ends (SQLite: a page cache large enough for the indexes of a
@@ -57,4 +58,30 @@ func (d *Dialect) time(t time.Time) any {
 		return nil
 	}
 	return d.Time(PrecisionTime(t))
+}
+
+// timeMemo remembers the last two times Dialect.time converted: formatting a time as SQLite's
+// text costs more than the rest of a key's row, and a bulk insert repeats the same few.
+type timeMemo struct {
+	at           [2]time.Time
+	val          [2]any
+	filled, next int
+}
+
+// time is t.d.time(tm), memoized.
+func (t *txn) time(tm time.Time) any {
+	if tm.IsZero() {
+		return nil
+	}
+	m := &t.times
+	for i := range m.filled {
+		if m.at[i].Equal(tm) {
+			return m.val[i]
+		}
+	}
+	v := t.d.time(tm)
+	m.at[m.next], m.val[m.next] = tm, v
+	m.filled = max(m.filled, m.next+1)
+	m.next = 1 - m.next
+	return v
 }

@@ -52,7 +52,7 @@ var insertKeySQL = func() string {
 // keyRow is k as the values of KeyInsertColumns.
 func (t *txn) keyRow(k store.Key) []any {
 	return []any{k.ID, k.Name, k.Prefix, k.SHA256, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions),
-		k.Admin, k.Staff, k.Tier, t.d.time(k.ExpiresAt), t.d.time(k.CreatedAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt), int64(0)}
+		k.Admin, k.Staff, k.Tier, t.time(k.ExpiresAt), t.time(k.CreatedAt), t.time(k.UpdatedAt), t.time(k.RevokedAt), int64(0)}
 }
 
 func (t *txn) InsertKey(ctx context.Context, k store.Key) error {
@@ -65,10 +65,41 @@ func (t *txn) InsertKey(ctx context.Context, k store.Key) error {
 	return nil
 }
 
+// bulkSavepoint is where InsertKeys' ErrConflict takes the transaction back to.
+const bulkSavepoint = "insert_keys"
+
 func (t *txn) InsertKeys(ctx context.Context, keys []store.Key) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if !t.bulk {
+		// One savepoint for the transaction's bulk inserts: a conflict takes the transaction
+		// back to it, still usable (on PostgreSQL a failed statement aborts the transaction; on
+		// SQLite only the statement is undone, but batches span statements).
+		if t.d.BulkStart != "" {
+			if _, err := t.tx.ExecContext(ctx, t.d.BulkStart); err != nil {
+				return t.fail("start bulk insert", err)
+			}
+		}
+		t.bulk = true
+		if _, err := t.tx.ExecContext(ctx, `SAVEPOINT `+bulkSavepoint); err != nil {
+			return t.fail("start bulk insert", err)
+		}
+	}
+	err := t.insertKeys(ctx, keys)
+	if errors.Is(err, store.ErrConflict) {
+		if _, rerr := t.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT `+bulkSavepoint); rerr != nil {
+			return t.fail("undo bulk insert", errors.Join(err, rerr))
+		}
+	}
+	return err
+}
+
+// insertKeys inserts keys with COPY where the dialect has it, else with multi-row INSERTs.
+func (t *txn) insertKeys(ctx context.Context, keys []store.Key) error {
 	if t.d.CopyKeys != nil {
 		rows := make([][]any, len(keys))
 		for i, k := range keys {
@@ -79,25 +110,66 @@ func (t *txn) InsertKeys(ctx context.Context, keys []store.Key) error {
 		}
 		return nil
 	}
-	if t.d.BulkStart != "" && !t.bulk {
-		if _, err := t.tx.ExecContext(ctx, t.d.BulkStart); err != nil {
-			return t.fail("start bulk insert", err)
-		}
-		t.bulk = true
-	}
-	if t.insertKey == nil {
-		stmt, err := t.tx.PrepareContext(ctx, insertKeySQL)
+	n := bulkRows
+	args := make([]any, 0, n*len(KeyInsertColumns))
+	for len(keys) > 0 {
+		n = min(n, len(keys))
+		stmt, err := t.bulkInsert(ctx, n)
 		if err != nil {
 			return t.fail("prepare key insert", err)
 		}
-		t.insertKey = stmt
-	}
-	for _, k := range keys {
-		if _, err := t.insertKey.ExecContext(ctx, t.keyRow(k)...); err != nil {
-			return t.fail("insert key", err)
+		args = args[:0]
+		for _, k := range keys[:n] {
+			args = append(args, t.keyRow(k)...)
 		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return t.fail("insert keys", err)
+		}
+		keys = keys[n:]
 	}
 	return nil
+}
+
+// bulkRows is how many keys one INSERT of InsertKeys writes: 200 rows of 15 columns are 3,000
+// parameters, well under SQLite's limit (32,766), and make the statement's own cost (parse
+// once, then bind, cursors, the AUTOINCREMENT counter, the statement journal) a small share.
+const bulkRows = 200
+
+// bulkInsert returns the transaction's prepared INSERT of n rows: one for bulkRows, prepared on
+// first use and kept, and one for the last, shorter chunk.
+func (t *txn) bulkInsert(ctx context.Context, n int) (*sql.Stmt, error) {
+	if n == bulkRows && t.insertFull != nil {
+		return t.insertFull, nil
+	}
+	if n != bulkRows && t.insertTail != nil && t.tailRows == n {
+		return t.insertTail, nil
+	}
+	// Parameters are anonymous (?): SQLite finds a numbered one ($N) by a linear search per
+	// parameter, quadratic in a statement this size. OR FAIL: a conflict stops the statement
+	// without undoing its earlier rows, which spares SQLite a statement journal (a copy of
+	// every page the statement changes); InsertKeys' savepoint undoes them instead.
+	row := "(" + strings.Repeat("?, ", len(KeyInsertColumns)-1) + "?)"
+	var b strings.Builder
+	b.WriteString(`INSERT OR FAIL INTO api_keys (` + strings.Join(KeyInsertColumns, ", ") + `) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	stmt, err := t.tx.PrepareContext(ctx, b.String())
+	if err != nil {
+		return nil, err
+	}
+	if n == bulkRows {
+		t.insertFull = stmt
+	} else {
+		if t.insertTail != nil {
+			t.insertTail.Close()
+		}
+		t.insertTail, t.tailRows = stmt, n
+	}
+	return stmt, nil
 }
 
 func (t *txn) KeyConflicts(ctx context.Context, ids, hashes []string) (storedIDs, storedHashes []string, err error) {

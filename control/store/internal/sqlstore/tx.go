@@ -17,17 +17,24 @@ type txn struct {
 	d        *Dialect
 	readOnly bool
 	bumped   uint64 // the version this transaction bumped to, 0 if none
-	// conn is the connection a Write transaction runs on (nil in Read); insertKey is InsertKeys'
-	// statement, prepared on first use.
-	conn      *sql.Conn
-	insertKey *sql.Stmt
-	bulk      bool // Dialect.BulkStart ran
+	// conn is the connection a Write transaction runs on (nil in Read); insertFull and
+	// insertTail are InsertKeys' statements (of bulkRows and of tailRows rows), prepared on
+	// first use.
+	conn                   *sql.Conn
+	insertFull, insertTail *sql.Stmt
+	tailRows               int
+	bulk                   bool // Dialect.BulkStart ran and the bulk savepoint is set
+	// times memoizes Dialect.time for the few distinct times of a bulk insert (its keys'
+	// created and updated times are one, and expiry times are often shared).
+	times timeMemo
 }
 
 // end releases what the bulk path set up, once the transaction is over.
 func (t *txn) end(ctx context.Context) {
-	if t.insertKey != nil {
-		t.insertKey.Close()
+	for _, s := range []*sql.Stmt{t.insertFull, t.insertTail} {
+		if s != nil {
+			s.Close()
+		}
 	}
 	if t.bulk && t.d.BulkEnd != "" {
 		t.conn.ExecContext(ctx, t.d.BulkEnd) // best effort: the setting only tunes the cache

@@ -142,3 +142,90 @@ func TestImportKeys(t *testing.T) {
 		expect(t, e.do("POST", "/v1/keys:import", e.readOnly, body), http.StatusForbidden, "")
 	})
 }
+
+// An import of several batches is refused as a whole too: a stored id or hash in the middle of
+// a later batch (after earlier batches were written), at the very last line, a line repeated
+// across batches, a bad last line; problems found while reading lines and problems found while
+// storing them come out in line order; past strictjson.MaxErrors the first lines' are kept.
+func TestImportKeysRefusedAcrossBatches(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend, envOptions{})
+		stored, _ := e.createKey(map[string]any{"name": "stored"})
+		storedHash := e.snapshotNow().Policy.Keys[0].SHA256
+		const n = 4500 // batches of 2,000: two full ones and part of a third
+		lines := func(edit map[int]string) string {
+			var b strings.Builder
+			for i := 1; i <= n; i++ {
+				if l, ok := edit[i]; ok {
+					b.WriteString(l)
+				} else {
+					fmt.Fprintf(&b, `{"id":"key_many_%d","name":"k%d","sha256":%q}`, i, i, hashOf(fmt.Sprint("many", i)))
+				}
+				b.WriteString("\n")
+			}
+			return b.String()
+		}
+		withHash := func(i int, hash string) string {
+			return fmt.Sprintf(`{"id":"key_many_%d","name":"k%d","sha256":%q}`, i, i, hash)
+		}
+		// 27 problems: two found while storing (a stored id, a stored hash), 25 while reading.
+		many := map[int]string{150: fmt.Sprintf(`{"id":%q,"name":"x","sha256":%q}`, stored["id"], hashOf("x")), 3001: withHash(3001, storedHash)}
+		for i := 200; len(many) < 27; i += 160 {
+			many[i] = withHash(i, "zz")
+		}
+		var wantMany []string
+		for i := 1; i <= n && len(wantMany) < 20; i++ {
+			switch {
+			case i == 150:
+				wantMany = append(wantMany, "line[150].id")
+			case many[i] != "":
+				wantMany = append(wantMany, fmt.Sprintf("line[%d].sha256", i))
+			}
+		}
+		tests := []struct {
+			name string
+			edit map[int]string
+			want []string
+			// more is the count of problems left out, 0 if none.
+			more int
+		}{
+			{"stored hash mid-way through the second batch", map[int]string{3001: withHash(3001, storedHash)}, []string{"line[3001].sha256"}, 0},
+			{"stored id at the last line", map[int]string{n: fmt.Sprintf(`{"id":%q,"name":"last","sha256":%q}`, stored["id"], hashOf("last"))},
+				[]string{fmt.Sprintf("line[%d].id", n)}, 0},
+			{"malformed last line", map[int]string{n: `{"name":"last",`}, []string{fmt.Sprintf("line[%d]", n)}, 0},
+			{"hash repeated in a later batch", map[int]string{4000: withHash(4000, hashOf("many10"))}, []string{"line[4000].sha256"}, 0},
+			{"a bad line, then a stored hash in a later batch", map[int]string{5: `{"id":"key_many_5","name":"k5","sha256":"zz"}`,
+				3001: withHash(3001, storedHash)}, []string{"line[5].sha256", "line[3001].sha256"}, 0},
+			{"more problems than are listed", many, wantMany, 7},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				before := e.importState(t)
+				r := e.do("POST", "/v1/keys:import", adminToken, lines(tc.edit), "Content-Type", "application/jsonl")
+				m := expect(t, r, http.StatusUnprocessableEntity, "invalid_request")
+				details, _ := m["details"].([]any)
+				var fields []string
+				more := 0
+				for _, d := range details {
+					d := d.(map[string]any)
+					if f, _ := d["field"].(string); f != "" {
+						fields = append(fields, f)
+					} else if _, err := fmt.Sscanf(fmt.Sprint(d["message"]), "and %d more problems", &more); err != nil {
+						t.Errorf("detail %v", d)
+					}
+				}
+				if !reflect.DeepEqual(fields, tc.want) || more != tc.more {
+					t.Errorf("detail fields %q and %d more, want %q and %d more; body %.600s", fields, more, tc.want, tc.more, r.body)
+				}
+				if after := e.importState(t); after != before {
+					t.Errorf("a refused import changed the state: %+v → %+v", before, after)
+				}
+			})
+		}
+		// The same file without the problems is stored whole, after all those refusals.
+		r := e.do("POST", "/v1/keys:import", adminToken, lines(nil), "Content-Type", "application/jsonl")
+		if m := expect(t, r, http.StatusOK, ""); m["imported"] != float64(n) {
+			t.Fatalf("import answer %s", r.body)
+		}
+	})
+}

@@ -214,7 +214,8 @@ func (c *lineChecker) add(ln ImportLine) error {
 			c.d.Errorf(lineField(ln.N, "id"), "duplicates line %d", first)
 			return nil
 		} else {
-			c.seenID[k.ID] = int32(ln.N)
+			// A copy: the decoded id shares the memory of its whole line.
+			c.seenID[strings.Clone(k.ID)] = int32(ln.N)
 		}
 	}
 	if ln.Err != nil {

@@ -43,12 +43,7 @@ func (e *Engine) Apply(c *policy.Changes) error {
 	puts := make([]*key, len(c.PutKeys))
 	for i := range c.PutKeys {
 		k := &c.PutKeys[i]
-		if k.Tier != "" && e.tiers[k.Tier] == nil {
-			return fmt.Errorf("%w: put_keys[%d].tier names no tier of the policy in force (%q)", ErrDelta, i, k.Tier)
-		}
-		// compileKey also refuses a tier counted by the global rate-limit service when the
-		// policy in force does not use it: the host sets that service up only for such policies.
-		ck, err := e.compileKey(k)
+		ck, err := e.compilePut(k)
 		if err != nil {
 			return fmt.Errorf("%w: put_keys[%d]: %w", ErrDelta, i, err)
 		}
@@ -109,3 +104,21 @@ func (e *Engine) putRevocation(jti string) {
 }
 
 func (e *Engine) removeRevocation(jti string) { delete(e.revoked, jti) }
+
+// CheckKey reports whether Apply would take k as a put under this engine's policy, the keys in
+// force aside (whether its hash belongs to another key): the control server checks a delta's
+// keys with it before it publishes the delta.
+func (e *Engine) CheckKey(k *policy.Key) error {
+	_, err := e.compilePut(k)
+	return err
+}
+
+// compilePut is compileKey for a key a delta puts: its tier must be one of the policy in
+// force. compileKey also refuses a tier counted by the global rate-limit service when the
+// policy in force does not use it: the host sets that service up only for such policies.
+func (e *Engine) compilePut(k *policy.Key) (*key, error) {
+	if k.Tier != "" && e.tiers[k.Tier] == nil {
+		return nil, fmt.Errorf("key %q: tier names no tier of the policy in force (%q)", k.ID, k.Tier)
+	}
+	return e.compileKey(k)
+}

@@ -2,6 +2,9 @@ package publish_test
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -10,7 +13,9 @@ import (
 
 	"github.com/portcullis/portcullis/control/auth"
 	"github.com/portcullis/portcullis/control/publish"
+	"github.com/portcullis/portcullis/control/seal"
 	"github.com/portcullis/portcullis/control/store"
+	"github.com/portcullis/portcullis/control/verifier"
 	"github.com/portcullis/portcullis/shared/engine"
 	"github.com/portcullis/portcullis/shared/snapshot"
 )
@@ -18,20 +23,43 @@ import (
 // TestFromWriteMatchesFullBuild: a publisher that follows the store version by version — each
 // published from the rows it changed, its full snapshot built from the previous one — signs
 // byte for byte the snapshot a new publisher builds from every row, after any sequence of key
-// creations, updates, revocations, bulk inserts, writes that bumped no version, JWT revocations
-// and policy edits. And the delta it serves from every earlier version, applied to that
-// version's snapshot as the filter applies it, gives the same keys as the full snapshot.
+// creations, updates, revocations, bulk inserts, writes that bumped no version, JWT revocations,
+// webhook verifiers created, rotated and deleted, and policy edits. And the delta it serves from
+// every earlier version, applied to that version's snapshot as the filter applies it, judges
+// every key and every delivery as the full snapshot does.
 func TestFromWriteMatchesFullBuild(t *testing.T) {
 	st := openStore(t)
 	pol := func(name string) []byte {
-		return []byte(`{"version":1,"routes":[{"name":"` + name + `","match":{"path_prefix":"/api"},"auth":{"type":"api_key"}}]}`)
+		return []byte(`{"version":1,"routes":[{"name":"` + name + `","match":{"path_prefix":"/api"},"auth":{"type":"api_key"}},
+			{"name":"hook","match":{"path_prefix":"/hook"},"auth":{"type":"webhook","webhook":"w-bound"}}]}`)
+	}
+	sealer := seal.Random()
+	var hooks, hookSecrets []string
+	verifierRow := func(name, secret, next string) store.Webhook {
+		hookSecrets = append(hookSecrets, secret)
+		w := store.Webhook{Name: name, Preset: "github", CreatedAt: t0, UpdatedAt: t0}
+		var err error
+		if w.Secret, err = sealer.Seal([]byte(secret), verifier.AD(name, "secret")); err != nil {
+			t.Fatal(err)
+		}
+		if next != "" {
+			hookSecrets = append(hookSecrets, next)
+			if w.NextSecret, err = sealer.Seal([]byte(next), verifier.AD(name, "next_secret")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return w
 	}
 	if err := st.Write(ctx, func(tx store.Tx) error {
+		if err := tx.InsertWebhook(ctx, verifierRow("w-bound", "whsec-bound-secret-000", "")); err != nil {
+			return err
+		}
 		return tx.PutPolicy(ctx, store.Policy{Document: pol("api"), Version: 1, UpdatedAt: t0})
 	}); err != nil {
 		t.Fatal(err)
 	}
-	follower := publish.New(st, priv, publish.Options{})
+	opts := publish.Options{Sealer: sealer}
+	follower := publish.New(st, priv, opts)
 	if err := follower.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +76,7 @@ func TestFromWriteMatchesFullBuild(t *testing.T) {
 	}
 	payloads := map[uint64][]byte{}
 	for i := range 80 {
-		op := rng.IntN(9)
+		op := rng.IntN(11)
 		write := func(tx store.Tx) error {
 			switch {
 			case op == 0 || len(ids) == 0:
@@ -82,6 +110,29 @@ func TestFromWriteMatchesFullBuild(t *testing.T) {
 				jti := jtis[j]
 				jtis = append(jtis[:j], jtis[j+1:]...)
 				return tx.DeleteRevocation(ctx, jti)
+			case op == 9: // a verifier created, or one rotated (the bound one too)
+				secret := fmt.Sprintf("whsec-secret-%04d-%06d", i, rng.IntN(1e6))
+				if len(hooks) == 0 || rng.IntN(3) == 0 {
+					name := fmt.Sprintf("w-%d", i)
+					hooks = append(hooks, name)
+					return tx.InsertWebhook(ctx, verifierRow(name, secret, ""))
+				}
+				name := "w-bound"
+				if rng.IntN(2) == 0 {
+					name = hooks[rng.IntN(len(hooks))]
+				}
+				w, err := tx.Webhook(ctx, name)
+				if err != nil {
+					return err
+				}
+				rotated := verifierRow(name, secret, fmt.Sprintf("whsec-next-%04d-%06d", i, rng.IntN(1e6)))
+				w.Secret, w.NextSecret, w.ToleranceSeconds = rotated.Secret, rotated.NextSecret, rng.IntN(2)*60
+				return tx.UpdateWebhook(ctx, w)
+			case op == 10 && len(hooks) > 0: // an unbound verifier deleted
+				j := rng.IntN(len(hooks))
+				name := hooks[j]
+				hooks = append(hooks[:j], hooks[j+1:]...)
+				return tx.DeleteWebhook(ctx, name)
 			case op == 7 && rng.IntN(4) == 0:
 				return tx.PutPolicy(ctx, store.Policy{Document: pol(fmt.Sprintf("api-%d", i)), Version: uint64(i + 2), UpdatedAt: t0})
 			}
@@ -97,7 +148,7 @@ func TestFromWriteMatchesFullBuild(t *testing.T) {
 		if err := follower.Refresh(ctx); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
-		fresh := publish.New(st, priv, publish.Options{})
+		fresh := publish.New(st, priv, opts)
 		if err := fresh.Refresh(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -111,8 +162,12 @@ func TestFromWriteMatchesFullBuild(t *testing.T) {
 			if d == nil {
 				continue
 			}
-			if keysOf(applied(t, payload, d), raws) != keysOf(compiled(t, got.Payload), raws) {
+			a, b := applied(t, payload, d), compiled(t, got.Payload)
+			if keysOf(a, raws) != keysOf(b, raws) {
 				t.Fatalf("step %d: the delta %d→%d gives other keys than the full snapshot", i, base, got.Version)
+			}
+			if deliveries(a, hookSecrets) != deliveries(b, hookSecrets) {
+				t.Fatalf("step %d: the delta %d→%d verifies deliveries otherwise than the full snapshot", i, base, got.Version)
 			}
 		}
 	}
@@ -154,6 +209,24 @@ func keysOf(e *engine.Engine, raws []string) string {
 		d := e.Decide(&engine.Request{Method: "GET", Authority: "h", Path: "/api/p1", Now: t0,
 			Headers: [][2]string{{"authorization", "Bearer " + raw}}})
 		fmt.Fprintf(&b, "%s:%v:%s:%d ", raw, d.Allow, d.KeyID, d.Status)
+	}
+	return b.String()
+}
+
+// deliveries is how an engine judges a delivery to the bound verifier signed with each secret.
+func deliveries(e *engine.Engine, secrets []string) string {
+	var b strings.Builder
+	body := []byte(`{"event":"ping"}`)
+	for _, secret := range secrets {
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write(body)
+		req := &engine.Request{Method: "POST", Authority: "h", Path: "/hook", Now: t0,
+			Headers: [][2]string{{"x-hub-signature-256", "sha256=" + hex.EncodeToString(m.Sum(nil))}}}
+		d := e.Decide(req)
+		if d.Allow && d.BufferBody {
+			d = e.DecideBody(&d, req, body)
+		}
+		fmt.Fprintf(&b, "%v ", d.Allow)
 	}
 	return b.String()
 }

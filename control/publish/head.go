@@ -26,8 +26,8 @@ type Head struct {
 	Version  uint64
 	IssuedAt time.Time
 	// doc is the document without keys (revocations, verifiers and fetched key sets in);
-	// outside is its canonical encoding without revocations, which tells whether the next
-	// version can be a delta.
+	// outside is its canonical encoding without revocations and verifiers, which tells
+	// whether the next version can be a delta.
 	doc     *policy.Document
 	outside []byte
 }
@@ -36,16 +36,17 @@ func newHead(version uint64, issuedAt time.Time, doc *policy.Document) *Head {
 	return &Head{Version: version, IssuedAt: issuedAt.UTC(), doc: doc, outside: encodeOutsideKeys(doc)}
 }
 
-// sameOutside reports whether doc differs from the head's only in keys and revocations.
+// sameOutside reports whether doc differs from the head's only in keys, revocations and
+// verifiers.
 func (h *Head) sameOutside(doc *policy.Document) bool {
 	return h.outside != nil && bytes.Equal(h.outside, encodeOutsideKeys(doc))
 }
 
-// encodeOutsideKeys is the canonical encoding of everything but keys and revocations (nil if it
-// cannot be encoded: then never equal, and no delta).
+// encodeOutsideKeys is the canonical encoding of everything but keys, revocations and verifiers
+// (nil if it cannot be encoded: then never equal, and no delta).
 func encodeOutsideKeys(d *policy.Document) []byte {
 	rest := *d
-	rest.Keys, rest.RevokedTokens = nil, nil
+	rest.Keys, rest.RevokedTokens, rest.Webhooks = nil, nil, nil
 	out, err := snapshot.Encode(1, time.Unix(1, 0), &rest)
 	if err != nil {
 		return nil
@@ -55,11 +56,11 @@ func encodeOutsideKeys(d *policy.Document) []byte {
 
 // stepFromWrite is the step from head to version target, whose document without keys is doc:
 // the keys the versions in between created, changed or revoked (read from the store), and
-// the difference of the two revocation lists. A key created and revoked in between is none of
+// the differences of the two revocation lists and of the two verifier lists. A key created and revoked in between is none of
 // the step's business: head never held it.
 func stepFromWrite(head *Head, target uint64, doc *policy.Document, changed []store.KeyChange) step {
 	s := step{base: head.Version, target: target, baseIssued: head.IssuedAt.UnixMicro(), changes: &policy.Changes{},
-		newKeys: map[string]bool{}, newRevocations: map[string]bool{}}
+		newKeys: map[string]bool{}, newRevocations: map[string]bool{}, newWebhooks: map[string]bool{}}
 	c := s.changes
 	for i := range changed { // ordered by id
 		k := &changed[i]
@@ -88,6 +89,24 @@ func stepFromWrite(head *Head, target uint64, doc *policy.Document, changed []st
 	}
 	slices.SortFunc(c.PutRevocations, func(a, b policy.Revocation) int { return strings.Compare(a.JTI, b.JTI) })
 	slices.Sort(c.RemoveRevocations)
+	// Verifiers by name: a new or changed one is put (a rotated secret), a gone one removed.
+	hooks := make(map[string]*policy.Webhook, len(head.doc.Webhooks))
+	for i := range head.doc.Webhooks {
+		hooks[head.doc.Webhooks[i].Name] = &head.doc.Webhooks[i]
+	}
+	for _, w := range doc.Webhooks {
+		old, had := hooks[w.Name]
+		if !had || *old != w {
+			c.PutWebhooks = append(c.PutWebhooks, w)
+			s.newWebhooks[w.Name] = !had
+		}
+		delete(hooks, w.Name)
+	}
+	for name := range hooks {
+		c.RemoveWebhooks = append(c.RemoveWebhooks, name)
+	}
+	slices.SortFunc(c.PutWebhooks, func(a, b policy.Webhook) int { return strings.Compare(a.Name, b.Name) })
+	slices.Sort(c.RemoveWebhooks)
 	return s
 }
 

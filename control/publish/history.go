@@ -28,9 +28,10 @@ type step struct {
 	base, target uint64
 	baseIssued   int64 // the base version's issued_at, Unix microseconds
 	changes      *policy.Changes
-	// Keys and revocations the step put that the base did not hold, so that composing a
-	// creation with a later removal cancels out instead of removing what the base lacks.
-	newKeys, newRevocations map[string]bool
+	// Keys, revocations and verifiers the step put that the base did not hold, so that
+	// composing a creation with a later removal cancels out instead of removing what the base
+	// lacks.
+	newKeys, newRevocations, newWebhooks map[string]bool
 }
 
 // history keeps the changes between the versions this replica published, in memory.
@@ -107,7 +108,7 @@ func (h *history) delta(base uint64, issued int64, hasIssued bool, cur *Head, si
 		return d
 	}
 	changes := compose(h.steps[i:])
-	if len(changes.PutKeys)+len(changes.RemoveKeys)+len(changes.PutRevocations)+len(changes.RemoveRevocations) > maxDeltaItems {
+	if changes.Len() > maxDeltaItems {
 		return nil
 	}
 	payload, err := snapshot.EncodeDelta(&snapshot.Delta{Base: base, Version: cur.Version, IssuedAt: cur.IssuedAt, Changes: changes})
@@ -127,6 +128,7 @@ func (h *history) delta(base uint64, issued int64, hasIssued bool, cur *Head, si
 func compose(steps []step) *policy.Changes {
 	keys := map[string]*composed[policy.KeyRef, policy.Key]{}
 	revs := map[string]*composed[string, policy.Revocation]{}
+	hooks := map[string]*composed[string, policy.Webhook]{}
 	for _, s := range steps {
 		for _, r := range s.changes.RemoveKeys {
 			track(keys, r.ID, true, r).final = nil
@@ -141,6 +143,13 @@ func compose(steps []step) *policy.Changes {
 		for i := range s.changes.PutRevocations {
 			r := &s.changes.PutRevocations[i]
 			track(revs, r.JTI, !s.newRevocations[r.JTI], r.JTI).final = r
+		}
+		for _, name := range s.changes.RemoveWebhooks {
+			track(hooks, name, true, name).final = nil
+		}
+		for i := range s.changes.PutWebhooks {
+			w := &s.changes.PutWebhooks[i]
+			track(hooks, w.Name, !s.newWebhooks[w.Name], w.Name).final = w
 		}
 	}
 	c := &policy.Changes{}
@@ -158,6 +167,14 @@ func compose(steps []step) *policy.Changes {
 			c.PutRevocations = append(c.PutRevocations, *st.final)
 		case st.final == nil && st.existed:
 			c.RemoveRevocations = append(c.RemoveRevocations, jti)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(hooks)) {
+		switch st := hooks[name]; {
+		case st.final != nil:
+			c.PutWebhooks = append(c.PutWebhooks, *st.final)
+		case st.existed:
+			c.RemoveWebhooks = append(c.RemoveWebhooks, name)
 		}
 	}
 	return c

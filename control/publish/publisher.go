@@ -257,7 +257,8 @@ func (p *Publisher) refreshHead(ctx context.Context, inFull bool) error {
 }
 
 // checkStep refuses a step the filter would refuse, before it is published: its delta must
-// decode as the filter decodes it, and each key it puts must compile under the policy in force
+// decode as the filter decodes it, and each key and verifier it puts must compile under the
+// policy in force, each verifier it removes be unused
 // (the newest full snapshot has the same policy outside keys as the head). What a full build
 // checks of the whole table — a hash held by two keys — the store's unique index rules out.
 func (p *Publisher) checkStep(s *step, next *Head) error {
@@ -269,11 +270,8 @@ func (p *Publisher) checkStep(s *step, next *Head) error {
 	if err != nil {
 		return fmt.Errorf("build snapshot %d: %w", s.target, err)
 	}
-	eng := p.current.Load().Engine
-	for i := range d.Changes.PutKeys {
-		if err := eng.CheckKey(&d.Changes.PutKeys[i]); err != nil {
-			return fmt.Errorf("build snapshot %d: %w", s.target, err)
-		}
+	if err := p.current.Load().Engine.CheckChanges(d.Changes); err != nil {
+		return fmt.Errorf("build snapshot %d: %w", s.target, err)
 	}
 	return nil
 }

@@ -44,6 +44,9 @@ func BenchmarkPublishLatency(b *testing.B) {
 					if keys >= 1000 {
 						c.Control.InitialPolicy = largePolicy(1000)
 					}
+					if keys >= 100_000 { // a full snapshot of 11 MB (100k) to 113 MB (1M) per VM
+						c.ReadyTimeout, c.PollTimeout = 15*time.Minute, 10*time.Minute
+					}
 				})
 				vms := int64(len(e.Host().VMs()))
 				ctx := context.Background()

@@ -62,6 +62,10 @@ func (e *Engine) Apply(c *policy.Changes) error {
 			return fmt.Errorf("%w: put_revocations[%d] is already revoked", ErrDelta, i)
 		}
 	}
+	verifiers, err := e.compileWebhookChanges(c)
+	if err != nil {
+		return err
+	}
 
 	// Nothing below can fail.
 	for _, old := range removes {
@@ -81,6 +85,7 @@ func (e *Engine) Apply(c *policy.Changes) error {
 	for _, v := range c.PutRevocations {
 		e.putRevocation(v.JTI)
 	}
+	e.applyWebhookChanges(c, verifiers)
 	return nil
 }
 
@@ -104,14 +109,6 @@ func (e *Engine) putRevocation(jti string) {
 }
 
 func (e *Engine) removeRevocation(jti string) { delete(e.revoked, jti) }
-
-// CheckKey reports whether Apply would take k as a put under this engine's policy, the keys in
-// force aside (whether its hash belongs to another key): the control server checks a delta's
-// keys with it before it publishes the delta.
-func (e *Engine) CheckKey(k *policy.Key) error {
-	_, err := e.compilePut(k)
-	return err
-}
 
 // compilePut is compileKey for a key a delta puts: its tier must be one of the policy in
 // force. compileKey also refuses a tier counted by the global rate-limit service when the

@@ -45,7 +45,7 @@ func BenchmarkPublishLatency(b *testing.B) {
 						c.Control.InitialPolicy = largePolicy(1000)
 					}
 					if keys >= 100_000 { // a full snapshot of 11 MB (100k) to 113 MB (1M) per VM
-						c.ReadyTimeout, c.PollTimeout = 15*time.Minute, 10*time.Minute
+						c.ReadyTimeout, c.PollTimeout = 15*time.Minute, 2*time.Minute // the filter's maximum
 					}
 				})
 				vms := int64(len(e.Host().VMs()))

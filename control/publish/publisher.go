@@ -333,9 +333,19 @@ func (p *Publisher) buildFull() error {
 	return nil
 }
 
-// setCurrent makes s the newest full snapshot.
+// setCurrent makes s the newest full snapshot, unless a newer one is there already: a build
+// from the history can finish after a full refresh published a later version (the history was
+// reset meanwhile), and the newest full snapshot never goes back.
 func (p *Publisher) setCurrent(s *Signed, start time.Time) {
-	p.current.Store(s)
+	for {
+		old := p.current.Load()
+		if old != nil && old.Version >= s.Version {
+			return
+		}
+		if p.current.CompareAndSwap(old, s) {
+			break
+		}
+	}
 	p.m.builds.Inc()
 	p.m.bytes.Set(float64(len(s.Payload)))
 	p.m.seconds.ObserveDuration(time.Since(start))

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -68,21 +69,9 @@ func testKeysChangedSince(t *testing.T, s store.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if g := read(tc.after, tc.upTo); !equalGot(g, tc.want) {
+			if g := read(tc.after, tc.upTo); !slices.Equal(g, tc.want) {
 				t.Fatalf("KeysChangedSince(%d, %d) = %+v, want %+v (versions relative to %d)", tc.after, tc.upTo, g, tc.want, v0)
 			}
 		})
 	}
-}
-
-func equalGot[T comparable](a, b []T) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -30,10 +30,24 @@ type Head struct {
 	// whether the next version can be a delta.
 	doc     *policy.Document
 	outside []byte
+	// keys is how many keys the version holds, so that a step that would hold more than a
+	// snapshot can is refused as a full build would be.
+	keys int
 }
 
-func newHead(version uint64, issuedAt time.Time, doc *policy.Document) *Head {
-	return &Head{Version: version, IssuedAt: issuedAt.UTC(), doc: doc, outside: encodeOutsideKeys(doc)}
+func newHead(version uint64, issuedAt time.Time, doc *policy.Document, keys int) *Head {
+	return &Head{Version: version, IssuedAt: issuedAt.UTC(), doc: doc, outside: encodeOutsideKeys(doc), keys: keys}
+}
+
+// keysAfter is how many keys the step from h leaves.
+func (h *Head) keysAfter(s *step) int {
+	n := h.keys - len(s.changes.RemoveKeys)
+	for _, created := range s.newKeys {
+		if created {
+			n++
+		}
+	}
+	return n
 }
 
 // sameOutside reports whether doc differs from the head's only in keys, revocations and

@@ -33,7 +33,7 @@ func TestHistory(t *testing.T) {
 	var h history
 	sign := func([]byte) string { return "sig" }
 	head := func(v uint64, revoked ...string) *Head {
-		return newHead(v, time.Unix(int64(v), 0), histDoc(t, "/", nil, revoked...))
+		return newHead(v, time.Unix(int64(v), 0), histDoc(t, "/", nil, revoked...), 0)
 	}
 	changed := func(id string, created uint64, revoked bool, paths ...string) store.KeyChange {
 		k := hk(id, paths...)
@@ -111,7 +111,7 @@ func TestHistoryKeepsStepsOfUnbuiltVersions(t *testing.T) {
 	var h history
 	doc := histDoc(t, "/", nil)
 	for v := uint64(1); v <= maxSteps+10; v++ {
-		h.record(stepFromWrite(newHead(v, time.Unix(int64(v), 0), doc), v+1, doc, nil), 5)
+		h.record(stepFromWrite(newHead(v, time.Unix(int64(v), 0), doc, 0), v+1, doc, nil), 5)
 	}
 	if _, ok := h.keyChanges(5, maxSteps+11); !ok {
 		t.Fatal("the steps after the newest full snapshot (5) were dropped")

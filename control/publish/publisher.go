@@ -226,9 +226,10 @@ func (p *Publisher) refreshHead(ctx context.Context, inFull bool) error {
 	if doc == nil {
 		return nil // nothing new
 	}
-	next := newHead(st.Version, st.UpdatedAt, doc)
+	next := newHead(st.Version, st.UpdatedAt, doc, len(keys))
 	if delta {
 		s := stepFromWrite(head, st.Version, doc, changed)
+		next.keys = head.keysAfter(&s)
 		if err := p.checkStep(&s, next); err != nil {
 			p.m.failures.Inc()
 			return err
@@ -262,6 +263,9 @@ func (p *Publisher) refreshHead(ctx context.Context, inFull bool) error {
 // (the newest full snapshot has the same policy outside keys as the head). What a full build
 // checks of the whole table — a hash held by two keys — the store's unique index rules out.
 func (p *Publisher) checkStep(s *step, next *Head) error {
+	if err := p.checkStepCount(next); err != nil {
+		return err
+	}
 	payload, err := snapshot.EncodeDelta(&snapshot.Delta{Base: s.base, Version: s.target, IssuedAt: next.IssuedAt, Changes: s.changes})
 	if err != nil {
 		return fmt.Errorf("build snapshot %d: %w", s.target, err)
@@ -272,6 +276,14 @@ func (p *Publisher) checkStep(s *step, next *Head) error {
 	}
 	if err := p.current.Load().Engine.CheckChanges(d.Changes); err != nil {
 		return fmt.Errorf("build snapshot %d: %w", s.target, err)
+	}
+	return nil
+}
+
+// checkStepCount refuses a version that holds more keys than a snapshot can.
+func (p *Publisher) checkStepCount(next *Head) error {
+	if next.keys > policy.MaxKeys {
+		return fmt.Errorf("build snapshot %d: %d keys (a snapshot holds at most %d)", next.Version, next.keys, policy.MaxKeys)
 	}
 	return nil
 }

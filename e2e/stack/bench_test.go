@@ -19,6 +19,7 @@ import (
 	"github.com/portcullis/portcullis/control/store/sqlite"
 	"github.com/portcullis/portcullis/e2e/stack"
 	"github.com/portcullis/portcullis/e2e/wasmhost"
+	"github.com/portcullis/portcullis/shared/policy"
 )
 
 // BenchmarkPublishLatency measures what an operator waits for: from POST /v1/keys to every
@@ -39,7 +40,9 @@ func BenchmarkPublishLatency(b *testing.B) {
 				// The admin API's own rate limit would otherwise end a long run with 429s.
 				cfg.RateLimit = api.DefaultRateLimit()
 				cfg.RateLimit.AdminRate, cfg.RateLimit.AdminBurst = 1000, 1000
-				e := start(b, seedKeys(b, cfg, keys), func(c *stack.Config) {
+				// One key below the count, so that the policy holds it with the benchmark's key
+				// (at most policy.MaxKeys, 1,000,000, in a snapshot).
+				e := start(b, seedKeys(b, cfg, min(keys, policy.MaxKeys-1)), func(c *stack.Config) {
 					c.Workers = 0
 					if keys >= 1000 {
 						c.Control.InitialPolicy = largePolicy(1000)
@@ -51,12 +54,26 @@ func BenchmarkPublishLatency(b *testing.B) {
 				vms := int64(len(e.Host().VMs()))
 				ctx := context.Background()
 				applyBefore, _ := e.Host().Metric("portcullis_snapshot_apply_duration_milliseconds")
-				var lat []time.Duration
+				var (
+					lat     []time.Duration
+					created string
+				)
 				for b.Loop() {
 					before := e.Applied()
 					t0 := time.Now()
-					if _, _, err := e.api.CreateKey(ctx, stack.NewKey{Name: "bench"}); err != nil {
-						b.Fatal(err)
+					// Creations and revocations alternate, so the count stays within what a
+					// snapshot holds at 1,000,000 keys.
+					if created == "" {
+						k, _, err := e.api.CreateKey(ctx, stack.NewKey{Name: "bench"})
+						if err != nil {
+							b.Fatal(err)
+						}
+						created = k.ID
+					} else {
+						if err := e.api.RevokeKey(ctx, created); err != nil {
+							b.Fatal(err)
+						}
+						created = ""
 					}
 					if err := e.WaitApplied(ctx, int(before+vms), 30*time.Second); err != nil {
 						b.Fatal(err)

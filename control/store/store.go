@@ -79,6 +79,8 @@ type Tx interface {
 	ListKeys(ctx context.Context, after int64, limit int) ([]Key, error)
 	// PublishedKeys returns every key that is not revoked, ordered by id.
 	PublishedKeys(ctx context.Context) ([]Key, error)
+	// LiveKeys counts the keys that are not revoked: the keys a snapshot carries.
+	LiveKeys(ctx context.Context) (int, error)
 	// KeysChangedSince returns the keys, revoked ones included, that a version in (after, upTo]
 	// created or last changed, ordered by id: what a snapshot version changed, read without
 	// reading every key. A key written in a transaction counts as changed by the version that

@@ -176,6 +176,14 @@ func (t *txn) LiveKeys(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+func (t *txn) KeysEverStored(ctx context.Context) (int64, error) {
+	var n int64
+	if err := t.tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM api_keys`).Scan(&n); err != nil {
+		return 0, t.fail("read the highest key seq", err)
+	}
+	return n, nil
+}
+
 func (t *txn) KeysChangedSince(ctx context.Context, after, upTo uint64) ([]store.KeyChange, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+keyColumns+`, created_version, changed_version FROM api_keys
 		WHERE changed_version > $1 AND changed_version <= $2 ORDER BY id`, int64(after), int64(upTo))

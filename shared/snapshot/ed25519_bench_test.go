@@ -1,0 +1,39 @@
+package snapshot
+
+import (
+	"crypto/ed25519"
+	"testing"
+
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+)
+
+// BenchmarkEd25519Verify compares, in one run, the standard library's Ed25519 verification
+// with curve25519-voi's (per call, and with the public key expanded once), on a delta-sized
+// message. Run it under wazero (BENCHMARKS.md) to see what the filter's worker pays.
+func BenchmarkEd25519Verify(b *testing.B) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	msg := make([]byte, 300)
+	sig := ed25519.Sign(priv, msg)
+	exp, err := voi.NewExpandedPublicKey(voi.PublicKey(pub))
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := &voi.Options{Verify: voi.VerifyOptionsStdLib}
+	for _, c := range []struct {
+		name string
+		fn   func() bool
+	}{
+		{"stdlib", func() bool { return ed25519.Verify(pub, msg, sig) }},
+		{"voi", func() bool { return voi.VerifyWithOptions(voi.PublicKey(pub), msg, sig, opts) }},
+		{"voi-expanded", func() bool { return voi.VerifyExpandedWithOptions(exp, msg, sig, opts) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if !c.fn() {
+					b.Fatal("does not verify")
+				}
+			}
+		})
+	}
+}

@@ -1,18 +1,21 @@
 package api
 
 import (
+	"crypto/sha256"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/portcullis/portcullis/control/publish"
 	"github.com/portcullis/portcullis/shared/snapshot"
 )
 
 // pollSnapshot answers GET /v1/snapshot?version=N&wait=S[&delta=1]: the current snapshot at
 // once if it is newer than N — as a delta from N when the client takes deltas and the publisher
 // has one — else the request is held until a newer one is published or S seconds pass (304).
-// Every answer carries a freshness statement signed as it is written. A client holding a
+// Every answer carries a freshness statement signed as it is written, naming the answer's
+// kind and the SHA-256 of its body. A client holding a
 // version above the published one makes the server move its version past it first (CatchUp).
 // The usage report on the request is recorded first, whatever the answer.
 func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
@@ -73,18 +76,23 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 		if cur != nil && cur.Version > have {
 			s.m.served.Inc()
 			kind, payload, sig := snapshot.KindSnapshot, cur.Payload, cur.Signature
+			var d *publish.SignedDelta
 			if deltas {
-				if d := s.cfg.Publisher.Delta(have, issued, hasIssued, cur); d != nil {
-					s.m.deltas.Inc()
-					kind, payload, sig = snapshot.KindDelta, d.Payload, d.Signature
-				}
+				d = s.cfg.Publisher.Delta(have, issued, hasIssued, cur)
+			}
+			var digest [sha256.Size]byte // named by the freshness statement
+			if d != nil {
+				s.m.deltas.Inc()
+				kind, payload, sig, digest = snapshot.KindDelta, d.Payload, d.Signature, sha256.Sum256(d.Payload)
+			} else {
+				digest = s.digest.get(cur)
 			}
 			h := w.Header()
 			h.Set("Content-Type", "application/json")
 			h.Set(snapshot.PayloadHeader, kind)
 			h.Set(snapshot.SignatureHeader, sig)
 			h.Set(snapshot.VersionHeader, strconv.FormatUint(cur.Version, 10))
-			h.Set(snapshot.FreshnessHeader, s.cfg.Publisher.Freshness(cur.Version, nonce))
+			h.Set(snapshot.FreshnessHeader, s.cfg.Publisher.AnswerFreshness(cur.Version, nonce, kind, digest))
 			h.Set("Content-Length", strconv.Itoa(len(payload)))
 			w.WriteHeader(http.StatusOK)
 			w.Write(payload)

@@ -16,7 +16,7 @@ import (
 )
 
 // BenchmarkApplyDelta compares, in one run, what the filter does with a one-key change as a
-// delta (verify, decode, engine.Apply) and as a full snapshot (verify, decode, compile, GC
+// delta (verify, decode, engine.Apply; "answer": the whole poll answer's check, snapshot.Open) and as a full snapshot (verify, decode, compile, GC
 // paused then one collection: filter/plugin applyWithoutGC), at 10,000 and 100,000 keys with
 // 1,000 routes (-delta.keys sets the counts: -delta.keys=1000000 for the issue's 1M target). Each delta iteration alternately adds and removes the same key, so every apply
 // is a real one. Run natively and, with `make bench`, compiled to Wasm under wazero.
@@ -34,6 +34,7 @@ func BenchmarkApplyDelta(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			i := 0
 			for b.Loop() {
 				d := put
@@ -57,8 +58,39 @@ func BenchmarkApplyDelta(b *testing.B) {
 		// Where a delta's time goes: the signature check alone (the rest is a ~300-byte decode
 		// and a map insert or delete).
 		b.Run(fmt.Sprintf("keys=%d/delta-verify-only", keys), func(b *testing.B) {
+			defer reportCPU(b)()
 			for b.Loop() {
 				if err := snapshot.VerifyDelta(pub, put.payload, put.sig); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+
+		// What the filter does with a delta answer (filter/plugin accept): snapshot.Open — the
+		// freshness statement's one signature, the body's digest, the decode, the version rules
+		// — then engine.Apply.
+		const nonce = "bench-nonce"
+		putRep := deltaAnswer(priv, put, 2, nonce)
+		removeRep := deltaAnswer(priv, remove, 3, nonce)
+		b.Run(fmt.Sprintf("keys=%d/answer", keys), func(b *testing.B) {
+			e, err := engine.Compile(doc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			i := 0
+			for b.Loop() {
+				rep, held := putRep, uint64(1)
+				if i%2 == 1 {
+					rep, held = removeRep, 2
+				}
+				i++
+				a, err := snapshot.Open(pub, held, nonce, rep)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := e.Apply(a.Delta.Changes); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -105,4 +137,10 @@ func signedDelta(b *testing.B, priv ed25519.PrivateKey, base, version uint64, c 
 		b.Fatal(err)
 	}
 	return signed{payload, snapshot.SignDelta(priv, payload)}
+}
+
+// deltaAnswer is the control server's 200 answer carrying d, for the poll that sent nonce.
+func deltaAnswer(priv ed25519.PrivateKey, d signed, version uint64, nonce string) snapshot.Reply {
+	return snapshot.Reply{Kind: snapshot.KindDelta, Body: d.payload, Signature: d.sig,
+		Freshness: snapshot.SignAnswerFreshness(priv, version, time.Now(), nonce, snapshot.KindDelta, d.payload)}
 }

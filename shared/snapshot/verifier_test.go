@@ -73,7 +73,7 @@ func TestVerifySignatureMatchesStdlib(t *testing.T) {
 // checks that every answer is still right and the cache never grows past its bound.
 func TestKeyCacheBounded(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	cases := randomValid(rng, 3*maxExpandedKeys)
+	cases := randomValid(rng, 3*maxKeyTables)
 	for round := 0; round < 2; round++ {
 		for i, c := range cases {
 			if !verifySignature(c.pub, c.msg, c.sig) {
@@ -83,11 +83,11 @@ func TestKeyCacheBounded(t *testing.T) {
 			if verifySignature(other.pub, c.msg, c.sig) {
 				t.Fatalf("round %d, key %d: signature accepted under another key", round, i)
 			}
-			expandedKeys.mu.Lock()
-			n := len(expandedKeys.keys)
-			expandedKeys.mu.Unlock()
-			if n > maxExpandedKeys {
-				t.Fatalf("cache holds %d keys, bound is %d", n, maxExpandedKeys)
+			keyTables.mu.Lock()
+			n := len(keyTables.tables)
+			keyTables.mu.Unlock()
+			if n > maxKeyTables {
+				t.Fatalf("cache holds %d keys, bound is %d", n, maxKeyTables)
 			}
 		}
 	}

@@ -10,7 +10,7 @@ import (
 type Reply struct {
 	NotModified bool   // status 304
 	Kind        string // PayloadHeader: KindSnapshot (or empty) or KindDelta
-	Signature   string // SignatureHeader
+	Signature   string // SignatureHeader (the payload's own; Open does not need it)
 	Freshness   string // FreshnessHeader
 	Body        []byte
 }

@@ -81,13 +81,9 @@ func (c *tableCache) get(pub ed25519.PublicKey) *curve.EdwardsBasepointTable {
 	if ok {
 		return t
 	}
-	var enc curve.CompressedEdwardsY
-	copy(enc[:], pub)
-	var a curve.EdwardsPoint
-	if _, err := a.SetCompressedY(&enc); err != nil {
+	if t = negatedTable(id); t == nil {
 		return nil
 	}
-	t = curve.NewEdwardsBasepointTable(a.Neg(&a))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.tables) >= maxKeyTables {
@@ -98,4 +94,15 @@ func (c *tableCache) get(pub ed25519.PublicKey) *curve.EdwardsBasepointTable {
 	}
 	c.tables[id] = t
 	return t
+}
+
+// negatedTable decodes the public key pub (as crypto/ed25519 does) and tabulates the multiples
+// of its negation, or returns nil if pub is not a point.
+func negatedTable(pub [ed25519.PublicKeySize]byte) *curve.EdwardsBasepointTable {
+	var enc curve.CompressedEdwardsY = pub
+	var a curve.EdwardsPoint
+	if _, err := a.SetCompressedY(&enc); err != nil {
+		return nil
+	}
+	return curve.NewEdwardsBasepointTable(a.Neg(&a))
 }

@@ -58,6 +58,12 @@ type ImportResult struct {
 func (s *Service) ImportKeys(ctx context.Context, who auth.Principal, lines iter.Seq2[ImportLine, error]) (res ImportResult, err error) {
 	now := s.now()
 	err = s.store.Write(ctx, func(tx store.Tx) error {
+		// The version first, so that the keys are written with it: bumped after, the store
+		// would stamp every imported row a second time (Tx.KeysChangedSince).
+		st, err := tx.BumpVersion(ctx, now)
+		if err != nil {
+			return err
+		}
 		tiers, err := currentTiers(ctx, tx)
 		if err != nil {
 			return err
@@ -84,10 +90,6 @@ func (s *Service) ImportKeys(ctx context.Context, who auth.Principal, lines iter
 		}
 		if im.count == 0 {
 			return invalid("", "no keys: the body must hold one JSON object per line")
-		}
-		st, err := tx.BumpVersion(ctx, now)
-		if err != nil {
-			return err
 		}
 		res = ImportResult{Imported: im.count, Version: st.Version}
 		return audit(ctx, tx, now, who, "key.import", "keys", st.Version, nil,

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portcullis/portcullis/control/publish"
 	"github.com/portcullis/portcullis/shared/snapshot"
 )
 
@@ -55,7 +54,7 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.recordUsage(r, arrived)
-	if cur := s.cfg.Publisher.Current(); cur != nil && have > 0 &&
+	if cur := s.cfg.Publisher.Head(); cur != nil && have > 0 &&
 		(have > cur.Version || (have == cur.Version && hasIssued && issued != cur.IssuedAt.UnixMicro())) {
 		// The client holds a version this server never published (its database was restored
 		// from an older backup): move past it, so that the client gets a full snapshot.
@@ -72,31 +71,21 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 	defer s.m.longPolls.Add(-1)
 	for {
 		changed := s.cfg.Publisher.Changed()
-		cur := s.cfg.Publisher.Current()
-		if cur != nil && cur.Version > have {
-			s.m.served.Inc()
-			kind, payload, sig := snapshot.KindSnapshot, cur.Payload, cur.Signature
-			var d *publish.SignedDelta
+		head := s.cfg.Publisher.Head()
+		if head != nil && head.Version > have {
 			if deltas {
-				d = s.cfg.Publisher.Delta(have, issued, hasIssued, cur)
+				if d := s.cfg.Publisher.Delta(have, issued, hasIssued, head); d != nil {
+					s.m.deltas.Inc()
+					s.answer(w, snapshot.KindDelta, d.Version, d.Payload, d.Signature, nonce, sha256.Sum256(d.Payload))
+					return
+				}
 			}
-			var digest [sha256.Size]byte // named by the freshness statement
-			if d != nil {
-				s.m.deltas.Inc()
-				kind, payload, sig, digest = snapshot.KindDelta, d.Payload, d.Signature, sha256.Sum256(d.Payload)
-			} else {
-				digest = s.digest.get(cur)
+			// The full snapshot of the head may still be being built (seconds at a million
+			// keys): wait for it within the poll's time.
+			if full := s.cfg.Publisher.Current(); full != nil && full.Version > have {
+				s.answer(w, snapshot.KindSnapshot, full.Version, full.Payload, full.Signature, nonce, s.digest.get(full))
+				return
 			}
-			h := w.Header()
-			h.Set("Content-Type", "application/json")
-			h.Set(snapshot.PayloadHeader, kind)
-			h.Set(snapshot.SignatureHeader, sig)
-			h.Set(snapshot.VersionHeader, strconv.FormatUint(cur.Version, 10))
-			h.Set(snapshot.FreshnessHeader, s.cfg.Publisher.AnswerFreshness(cur.Version, nonce, kind, digest))
-			h.Set("Content-Length", strconv.Itoa(len(payload)))
-			w.WriteHeader(http.StatusOK)
-			w.Write(payload)
-			return
 		}
 		select {
 		case <-changed:
@@ -107,12 +96,36 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.m.notModified.Inc()
-		if cur := s.cfg.Publisher.Current(); cur != nil {
-			w.Header().Set(snapshot.FreshnessHeader, s.cfg.Publisher.Freshness(cur.Version, nonce))
+		if cur := s.cfg.Publisher.Current(); cur != nil && cur.Version > have {
+			// Held until the timeout while the newest full snapshot was built: answer with
+			// the one there is rather than nothing.
+			s.answer(w, snapshot.KindSnapshot, cur.Version, cur.Payload, cur.Signature, nonce, s.digest.get(cur))
+			return
+		}
+		if head := s.cfg.Publisher.Head(); head != nil {
+			// The published version, even when the client holds an older one whose successor is
+			// still being built: the client refuses the answer (it names another version) and
+			// keeps its policy, rather than hearing that what it holds is current.
+			w.Header().Set(snapshot.FreshnessHeader, s.cfg.Publisher.Freshness(head.Version, nonce))
 		}
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
+}
+
+// answer writes one poll answer: the payload of kind at version, with its signature and a
+// freshness statement for the poll's nonce that names the payload's SHA-256, digest.
+func (s *server) answer(w http.ResponseWriter, kind string, version uint64, payload []byte, sig, nonce string, digest [sha256.Size]byte) {
+	s.m.served.Inc()
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set(snapshot.PayloadHeader, kind)
+	h.Set(snapshot.SignatureHeader, sig)
+	h.Set(snapshot.VersionHeader, strconv.FormatUint(version, 10))
+	h.Set(snapshot.FreshnessHeader, s.cfg.Publisher.AnswerFreshness(version, nonce, kind, digest))
+	h.Set("Content-Length", strconv.Itoa(len(payload)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(payload)
 }
 
 // recordUsage stores the poll's x-portcullis-usage report. A bad or unstorable report is

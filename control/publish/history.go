@@ -1,12 +1,9 @@
 package publish
 
 import (
-	"bytes"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/portcullis/portcullis/shared/policy"
 	"github.com/portcullis/portcullis/shared/snapshot"
@@ -31,9 +28,10 @@ type step struct {
 	base, target uint64
 	baseIssued   int64 // the base version's issued_at, Unix microseconds
 	changes      *policy.Changes
-	// Keys and revocations the step put that the base did not hold, so that composing a
-	// creation with a later removal cancels out instead of removing what the base lacks.
-	newKeys, newRevocations map[string]bool
+	// Keys, revocations and verifiers the step put that the base did not hold, so that
+	// composing a creation with a later removal cancels out instead of removing what the base
+	// lacks.
+	newKeys, newRevocations, newWebhooks map[string]bool
 }
 
 // history keeps the changes between the versions this replica published, in memory.
@@ -54,34 +52,48 @@ type history struct {
 	signed map[uint64]*SignedDelta // by base, to the newest target
 }
 
-// record adds the step from prev to next, or forgets everything when no delta can express it
-// (the policy document itself changed).
-func (h *history) record(prev, next *Signed) {
+// reset forgets every step: no delta reaches across what comes next (the document outside
+// keys changed, or a full rebuild).
+func (h *history) reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.steps, h.signed = nil, nil
+}
+
+// record adds s, or starts over from it when it does not follow the last step. Beyond maxSteps
+// the oldest steps go, but never one that leads past built (the newest full snapshot): the
+// next full snapshot is built from that one and the steps after it.
+func (h *history) record(s step, built uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.signed = nil
-	if prev == nil {
-		h.steps = nil
-		return
-	}
-	s, ok := diff(prev.Policy, next.Policy)
-	if !ok {
-		h.steps = nil
-		return
-	}
-	s.base, s.target, s.baseIssued = prev.Version, next.Version, prev.IssuedAt.UnixMicro()
 	if n := len(h.steps); n > 0 && h.steps[n-1].target != s.base {
 		h.steps = nil
 	}
 	h.steps = append(h.steps, s)
-	if len(h.steps) > maxSteps {
-		h.steps = slices.Delete(h.steps, 0, len(h.steps)-maxSteps)
+	drop := 0
+	for len(h.steps)-drop > maxSteps && h.steps[drop].target <= built {
+		drop++
 	}
+	h.steps = slices.Delete(h.steps, 0, drop)
 }
 
-// delta returns the signed delta from base to cur, or nil when the history does not reach
-// back to base or the delta would be too large to be worth it.
-func (h *history) delta(base uint64, issued int64, hasIssued bool, cur *Signed, sign func([]byte) string) *SignedDelta {
+// keyChanges is the composed change from version base to target, false when the history does
+// not hold every step in between.
+func (h *history) keyChanges(base, target uint64) (*policy.Changes, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i := slices.IndexFunc(h.steps, func(s step) bool { return s.base == base })
+	j := slices.IndexFunc(h.steps, func(s step) bool { return s.target == target })
+	if i < 0 || j < i {
+		return nil, false
+	}
+	return compose(h.steps[i : j+1]), true
+}
+
+// delta returns the signed delta from base to the head cur, or nil when the history does not
+// reach back to base or the delta would be too large to be worth it.
+func (h *history) delta(base uint64, issued int64, hasIssued bool, cur *Head, sign func([]byte) string) *SignedDelta {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := len(h.steps)
@@ -96,7 +108,7 @@ func (h *history) delta(base uint64, issued int64, hasIssued bool, cur *Signed, 
 		return d
 	}
 	changes := compose(h.steps[i:])
-	if len(changes.PutKeys)+len(changes.RemoveKeys)+len(changes.PutRevocations)+len(changes.RemoveRevocations) > maxDeltaItems {
+	if changes.Len() > maxDeltaItems {
 		return nil
 	}
 	payload, err := snapshot.EncodeDelta(&snapshot.Delta{Base: base, Version: cur.Version, IssuedAt: cur.IssuedAt, Changes: changes})
@@ -111,80 +123,12 @@ func (h *history) delta(base uint64, issued int64, hasIssued bool, cur *Signed, 
 	return d
 }
 
-// diff is the step from prev to next, or false when they differ in more than keys and
-// revocations, or a key id changed its hash (the filter finds keys by hash).
-func diff(prev, next *policy.Document) (step, bool) {
-	if !sameOutsideKeys(prev, next) {
-		return step{}, false
-	}
-	s := step{changes: &policy.Changes{}, newKeys: map[string]bool{}, newRevocations: map[string]bool{}}
-	c := s.changes
-	a, b := prev.Keys, next.Keys // both ordered by id (BuildFrom)
-	for len(a) > 0 || len(b) > 0 {
-		switch {
-		case len(b) == 0 || (len(a) > 0 && a[0].ID < b[0].ID):
-			c.RemoveKeys = append(c.RemoveKeys, policy.KeyRef{ID: a[0].ID, SHA256: a[0].SHA256})
-			a = a[1:]
-		case len(a) == 0 || b[0].ID < a[0].ID:
-			c.PutKeys = append(c.PutKeys, b[0])
-			s.newKeys[b[0].ID] = true
-			b = b[1:]
-		default:
-			if a[0].SHA256 != b[0].SHA256 {
-				return step{}, false
-			}
-			if !sameKey(&a[0], &b[0]) {
-				c.PutKeys = append(c.PutKeys, b[0])
-			}
-			a, b = a[1:], b[1:]
-		}
-	}
-	// The filter holds revoked ids only, so a changed expiry is no change to it.
-	old := make(map[string]bool, len(prev.RevokedTokens))
-	for _, r := range prev.RevokedTokens {
-		old[r.JTI] = true
-	}
-	for _, r := range next.RevokedTokens {
-		if !old[r.JTI] {
-			c.PutRevocations = append(c.PutRevocations, r)
-			s.newRevocations[r.JTI] = true
-		}
-		delete(old, r.JTI)
-	}
-	for jti := range old {
-		c.RemoveRevocations = append(c.RemoveRevocations, jti)
-	}
-	slices.SortFunc(c.PutRevocations, func(a, b policy.Revocation) int { return strings.Compare(a.JTI, b.JTI) })
-	slices.Sort(c.RemoveRevocations)
-	return s, true
-}
-
-// sameOutsideKeys compares everything but keys and revocations, by canonical encoding.
-func sameOutsideKeys(a, b *policy.Document) bool {
-	return bytes.Equal(encodeOutsideKeys(a), encodeOutsideKeys(b))
-}
-
-func encodeOutsideKeys(d *policy.Document) []byte {
-	rest := *d
-	rest.Keys, rest.RevokedTokens = nil, nil
-	out, err := snapshot.Encode(1, time.Unix(1, 0), &rest)
-	if err != nil {
-		return nil // never equal to a successful encoding: no delta
-	}
-	return out
-}
-
-func sameKey(a, b *policy.Key) bool {
-	return a.ID == b.ID && a.Name == b.Name && a.SHA256 == b.SHA256 && a.Active == b.Active &&
-		slices.Equal(a.AllowedPaths, b.AllowedPaths) && slices.Equal(a.Permissions, b.Permissions) &&
-		a.Admin == b.Admin && a.Staff == b.Staff && a.ExpiresAt.Equal(b.ExpiresAt) && a.Tier == b.Tier
-}
-
 // compose turns consecutive steps into the one delta from the first base to the last target,
 // in canonical order: the exact difference between those two versions.
 func compose(steps []step) *policy.Changes {
 	keys := map[string]*composed[policy.KeyRef, policy.Key]{}
 	revs := map[string]*composed[string, policy.Revocation]{}
+	hooks := map[string]*composed[string, policy.Webhook]{}
 	for _, s := range steps {
 		for _, r := range s.changes.RemoveKeys {
 			track(keys, r.ID, true, r).final = nil
@@ -199,6 +143,13 @@ func compose(steps []step) *policy.Changes {
 		for i := range s.changes.PutRevocations {
 			r := &s.changes.PutRevocations[i]
 			track(revs, r.JTI, !s.newRevocations[r.JTI], r.JTI).final = r
+		}
+		for _, name := range s.changes.RemoveWebhooks {
+			track(hooks, name, true, name).final = nil
+		}
+		for i := range s.changes.PutWebhooks {
+			w := &s.changes.PutWebhooks[i]
+			track(hooks, w.Name, !s.newWebhooks[w.Name], w.Name).final = w
 		}
 	}
 	c := &policy.Changes{}
@@ -216,6 +167,14 @@ func compose(steps []step) *policy.Changes {
 			c.PutRevocations = append(c.PutRevocations, *st.final)
 		case st.final == nil && st.existed:
 			c.RemoveRevocations = append(c.RemoveRevocations, jti)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(hooks)) {
+		switch st := hooks[name]; {
+		case st.final != nil:
+			c.PutWebhooks = append(c.PutWebhooks, *st.final)
+		case st.existed:
+			c.RemoveWebhooks = append(c.RemoveWebhooks, name)
 		}
 	}
 	return c

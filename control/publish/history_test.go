@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/control/store"
 	"github.com/portcullis/portcullis/shared/policy"
 	"github.com/portcullis/portcullis/shared/snapshot"
 )
@@ -26,24 +27,32 @@ func hk(id string, paths ...string) policy.Key {
 	return policy.Key{ID: id, SHA256: strings.Repeat(id[:1]+"0", 32), Active: true, AllowedPaths: paths}
 }
 
-// TestHistory: the delta from any base the history reaches is the exact difference of the two
-// versions; a change outside keys and revocations, or a gap, ends the history.
+// TestHistory: steps built from the changed rows compose into the exact difference between any
+// base the history reaches and the head; a gap ends the history.
 func TestHistory(t *testing.T) {
 	var h history
 	sign := func([]byte) string { return "sig" }
-	versions := []*Signed{
-		{Version: 3, Policy: histDoc(t, "/", []policy.Key{hk("a"), hk("b")}, "t1")},
-		{Version: 4, Policy: histDoc(t, "/", []policy.Key{hk("a"), hk("b"), hk("c")}, "t1")},             // c created
-		{Version: 6, Policy: histDoc(t, "/", []policy.Key{hk("a", "/x"), hk("b"), hk("c")}, "t1", "t2")}, // a updated, t2 revoked
-		{Version: 7, Policy: histDoc(t, "/", []policy.Key{hk("a", "/x"), hk("b")}, "t2")},                // c removed, t1 expired
+	head := func(v uint64, revoked ...string) *Head {
+		return newHead(v, time.Unix(int64(v), 0), histDoc(t, "/", nil, revoked...), 0)
 	}
-	var prev *Signed
-	for _, s := range versions {
-		s.IssuedAt = time.Unix(int64(s.Version), 0)
-		h.record(prev, s)
-		prev = s
+	changed := func(id string, created uint64, revoked bool, paths ...string) store.KeyChange {
+		k := hk(id, paths...)
+		c := store.KeyChange{Key: store.Key{ID: k.ID, SHA256: k.SHA256, Active: true, AllowedPaths: k.AllowedPaths}, CreatedVersion: created}
+		if revoked {
+			c.Active, c.RevokedAt = false, time.Unix(1, 0)
+		}
+		return c
 	}
-	cur := versions[3]
+	heads := []*Head{head(3, "t1"), head(4, "t1"), head(6, "t1", "t2"), head(7, "t2")}
+	writes := [][]store.KeyChange{
+		{changed("c", 4, false)},                       // c created
+		{changed("a", 1, false, "/x")},                 // a updated, t2 revoked
+		{changed("c", 4, true), changed("e", 7, true)}, // c revoked, e created and revoked at once; t1 expired
+	}
+	for i, w := range writes {
+		h.record(stepFromWrite(heads[i], heads[i+1].Version, heads[i+1].doc, w), 0)
+	}
+	cur := heads[3]
 	for _, tc := range []struct {
 		base uint64
 		want string // put ids / removed ids / put jtis / removed jtis; "" = no delta
@@ -73,6 +82,9 @@ func TestHistory(t *testing.T) {
 			t.Errorf("base %d: %d→%d %q, want %q", tc.base, dd.Base, dd.Version, got, tc.want)
 		}
 	}
+	if c, ok := h.keyChanges(4, 7); !ok || summary(c) != "a / c / t2 / t1" {
+		t.Errorf("keyChanges(4, 7) = %v %v", c, ok)
+	}
 
 	// A client whose base was issued at another time holds a version this server did not
 	// publish (a restored database): no delta for it.
@@ -83,19 +95,29 @@ func TestHistory(t *testing.T) {
 		t.Fatal("delta for a base issued at another time")
 	}
 
-	// The policy itself changes: no delta reaches across it.
-	next := &Signed{Version: 8, IssuedAt: time.Unix(8, 0), Policy: histDoc(t, "/v2", []policy.Key{hk("a", "/x"), hk("b")}, "t2")}
-	h.record(cur, next)
-	if d := h.delta(7, 0, false, next, sign); d != nil {
-		t.Fatal("delta across a policy change")
+	// A step that does not follow the last one starts the history over.
+	h.record(stepFromWrite(head(9), 10, head(10).doc, nil), 0)
+	if d := h.delta(7, 0, false, head(10), sign); d != nil {
+		t.Fatal("delta across a gap")
 	}
-	// A key id whose hash changed cannot be found by the filter's table: no delta either.
-	moved := hk("b")
-	moved.SHA256 = strings.Repeat("f", 64)
-	last := &Signed{Version: 9, IssuedAt: time.Unix(9, 0), Policy: histDoc(t, "/v2", []policy.Key{hk("a", "/x"), moved}, "t2")}
-	h.record(next, last)
-	if d := h.delta(8, 0, false, last, sign); d != nil {
-		t.Fatal("delta for a key whose hash changed")
+	if d := h.delta(9, 0, false, head(10), sign); d == nil {
+		t.Fatal("no delta from the new start")
+	}
+}
+
+// TestHistoryKeepsStepsOfUnbuiltVersions: beyond maxSteps the oldest steps go, except those the
+// next full snapshot is built from.
+func TestHistoryKeepsStepsOfUnbuiltVersions(t *testing.T) {
+	var h history
+	doc := histDoc(t, "/", nil)
+	for v := uint64(1); v <= maxSteps+10; v++ {
+		h.record(stepFromWrite(newHead(v, time.Unix(int64(v), 0), doc, 0), v+1, doc, nil), 5)
+	}
+	if _, ok := h.keyChanges(5, maxSteps+11); !ok {
+		t.Fatal("the steps after the newest full snapshot (5) were dropped")
+	}
+	if _, ok := h.keyChanges(4, maxSteps+11); ok {
+		t.Fatal("a step the full snapshot no longer needs was kept beyond maxSteps")
 	}
 }
 

@@ -202,9 +202,7 @@ func TestRunFollowsNotifications(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not publish the new version")
 	}
-	if p.Current().Version != 2 {
-		t.Fatalf("version = %d", p.Current().Version)
-	}
+	wantPublished(t, p, 2)
 	cancel()
 	<-done
 }
@@ -228,9 +226,7 @@ func TestRunPublishesChangesMadeBeforeItStarted(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not publish the version committed before it started")
 	}
-	if p.Current().Version != 2 {
-		t.Fatalf("version = %d", p.Current().Version)
-	}
+	wantPublished(t, p, 2)
 	cancel()
 	<-done
 }
@@ -276,5 +272,19 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// wantPublished checks that v is the head and that its full snapshot follows.
+func wantPublished(t *testing.T, p *publish.Publisher, v uint64) {
+	t.Helper()
+	if got := p.Head().Version; got != v {
+		t.Fatalf("published version = %d, want %d", got, v)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	full, err := p.Full(wctx, v)
+	if err != nil || full.Version != v {
+		t.Fatalf("full snapshot of %d: %v", v, err)
 	}
 }

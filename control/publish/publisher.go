@@ -19,18 +19,21 @@ import (
 	"github.com/portcullis/portcullis/shared/snapshot"
 )
 
-// Publisher keeps the current signed snapshot.
+// Publisher keeps the published version (the head) and the newest full signed snapshot.
 type Publisher struct {
 	store store.Store
 	priv  ed25519.PrivateKey
 	opts  Options
 
-	build   sync.Mutex // one build at a time
-	current atomic.Pointer[Signed]
+	refresh sync.Mutex // one head refresh at a time
+	head    atomic.Pointer[Head]
 	hist    history
 
+	build   sync.Mutex // one full build at a time
+	current atomic.Pointer[Signed]
+
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced when current changes
+	changed chan struct{} // closed and replaced when the head or current changes
 
 	m publisherMetrics
 }
@@ -50,9 +53,9 @@ type Options struct {
 }
 
 type publisherMetrics struct {
-	builds, failures *metrics.Counter
-	version, bytes   *metrics.Gauge
-	seconds          *metrics.Histogram
+	builds, failures, deltas *metrics.Counter
+	version, bytes           *metrics.Gauge
+	seconds, publish         *metrics.Histogram
 }
 
 // New returns a Publisher that signs with priv. Call Refresh once before serving, then Run.
@@ -76,7 +79,9 @@ func New(st store.Store, priv ed25519.PrivateKey, opts Options) *Publisher {
 		failures: reg.Counter("portcullis_control_snapshot_build_failures_total", "Snapshot builds that failed; the previous snapshot stays published."),
 		version:  reg.Gauge("portcullis_control_snapshot_version", "Version of the published snapshot."),
 		bytes:    reg.Gauge("portcullis_control_snapshot_bytes", "Size of the published snapshot payload."),
-		seconds:  reg.Histogram("portcullis_control_snapshot_build_duration_seconds", "Duration of snapshot builds (read, sign, encode).", metrics.DurationBuckets),
+		seconds:  reg.Histogram("portcullis_control_snapshot_build_duration_seconds", "Duration of full snapshot builds (encode, validate, sign).", metrics.DurationBuckets),
+		deltas:   reg.Counter("portcullis_control_versions_published_from_write_total", "Versions published from the changed rows alone, before their full snapshot was built."),
+		publish:  reg.Histogram("portcullis_control_publish_duration_seconds", "Duration from reading a new version to publishing it to polls (read, build a delta or a full snapshot).", metrics.DurationBuckets),
 	}
 	return p
 }
@@ -84,15 +89,35 @@ func New(st store.Store, priv ed25519.PrivateKey, opts Options) *Publisher {
 // PublicKey is the key filters verify snapshots with.
 func (p *Publisher) PublicKey() ed25519.PublicKey { return p.priv.Public().(ed25519.PublicKey) }
 
-// Current returns the published snapshot, or nil before the first successful build.
+// Current returns the newest full snapshot, or nil before the first successful build. It can
+// be a version behind Head while the head's full snapshot is being built.
 func (p *Publisher) Current() *Signed { return p.current.Load() }
 
-// Delta returns the signed delta from version base to cur (the published snapshot), or nil
-// when there is none to give (the history does not reach back to base, the policy document
-// changed since, the delta would be too large, or the client's base was issued at another time
-// than the one this server published — a version from before a restore): then the full
-// snapshot serves. issued is the client's issued_at in Unix microseconds, if it sent one.
-func (p *Publisher) Delta(base uint64, issued int64, hasIssued bool, cur *Signed) *SignedDelta {
+// Head returns the published version, or nil before the first successful build.
+func (p *Publisher) Head() *Head { return p.head.Load() }
+
+// Full returns a full snapshot of version at least v, waiting while it is built, until ctx
+// ends.
+func (p *Publisher) Full(ctx context.Context, v uint64) (*Signed, error) {
+	for {
+		changed := p.Changed()
+		if cur := p.current.Load(); cur != nil && cur.Version >= v {
+			return cur, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Delta returns the signed delta from version base to cur (the head), or nil when there is
+// none to give (the history does not reach back to base, the policy document changed since,
+// the delta would be too large, or the client's base was issued at another time than the one
+// this server published — a version from before a restore): then the full snapshot serves.
+// issued is the client's issued_at in Unix microseconds, if it sent one.
+func (p *Publisher) Delta(base uint64, issued int64, hasIssued bool, cur *Head) *SignedDelta {
 	if cur == nil || base == 0 || base >= cur.Version {
 		return nil
 	}
@@ -117,7 +142,7 @@ const maxJump = 1 << 32
 // a transaction, and publishes: the filter then gets a full snapshot newer than what it holds.
 // Every replica learns of the jump as of any new version.
 func (p *Publisher) CatchUp(ctx context.Context, held uint64) error {
-	cur := p.current.Load()
+	cur := p.head.Load()
 	if cur == nil || held < cur.Version {
 		return nil
 	}
@@ -133,7 +158,12 @@ func (p *Publisher) CatchUp(ctx context.Context, held uint64) error {
 	}
 	p.opts.Logger.Warn("a filter holds a version above the published one (was the database restored from a backup?); moved the version past it",
 		"held", held, "published", cur.Version)
-	return p.Refresh(ctx)
+	// In full: the restored rows say nothing of what changed since the versions this server
+	// published before the restore.
+	if err := p.refreshHead(ctx, true); err != nil {
+		return err
+	}
+	return p.buildFull()
 }
 
 // Changed returns a channel that is closed when the published snapshot changes. Read it before
@@ -144,76 +174,217 @@ func (p *Publisher) Changed() <-chan struct{} {
 	return p.changed
 }
 
-// Refresh publishes the store's current version if it is newer than the published one. On
-// failure the previous snapshot stays published.
+// Refresh publishes the store's current version if it is newer than the published one, and
+// builds its full snapshot. On failure the previous version stays published.
 func (p *Publisher) Refresh(ctx context.Context) error {
-	p.build.Lock()
-	defer p.build.Unlock()
-	cur := p.current.Load()
+	if err := p.refreshHead(ctx, false); err != nil {
+		return err
+	}
+	return p.buildFull()
+}
+
+// refreshHead publishes the store's current version as the head if it is newer than the
+// published one: from the keys it changed alone when everything outside keys and revocations
+// is as the head has it (then the full snapshot is built later, by buildFull), else as a full
+// snapshot at once (inFull: always).
+func (p *Publisher) refreshHead(ctx context.Context, inFull bool) error {
+	p.refresh.Lock()
+	defer p.refresh.Unlock()
+	head := p.head.Load()
 	start := time.Now()
 	var (
-		st    store.State
-		pol   store.Policy
-		keys  []store.Key
-		hooks []store.Webhook
-		revs  []store.Revocation
-		jwks  map[string][]byte
-		skip  bool
+		st      store.State
+		doc     *policy.Document
+		keys    []store.Key
+		changed []store.KeyChange
+		delta   bool
 	)
 	err := p.store.Read(ctx, func(tx store.Tx) (err error) {
 		if st, err = tx.State(ctx); err != nil {
 			return err
 		}
-		if cur != nil && st.Version <= cur.Version {
-			skip = true
+		if head != nil && st.Version <= head.Version && !inFull {
 			return nil
 		}
-		if pol, err = tx.Policy(ctx); err != nil {
+		if doc, err = p.readOutsideKeys(ctx, tx, st); err != nil {
 			return err
 		}
-		if keys, err = tx.PublishedKeys(ctx); err != nil {
-			return err
+		if delta = head != nil && !inFull && head.sameOutside(doc); delta {
+			changed, err = tx.KeysChangedSince(ctx, head.Version, st.Version)
+			if err != nil || len(changed) <= maxDeltaItems {
+				return err
+			}
+			delta = false // a bulk change: a full snapshot is as cheap
 		}
-		if hooks, err = tx.Webhooks(ctx); err != nil {
-			return err
-		}
-		if revs, err = tx.ListRevocations(ctx); err != nil {
-			return err
-		}
-		jwks, err = fetchedKeySets(ctx, tx, pol.Document)
+		keys, err = tx.PublishedKeys(ctx)
 		return err
 	})
 	if err != nil {
+		p.m.failures.Inc()
 		return fmt.Errorf("refresh snapshot: %w", err)
 	}
-	if skip {
-		return nil
+	if doc == nil {
+		return nil // nothing new
 	}
-	s, err := p.buildWith(st, Inputs{Policy: pol.Document, Keys: keys, Revocations: revs, JWKS: jwks}, hooks)
+	next := newHead(st.Version, st.UpdatedAt, doc, len(keys))
+	if delta {
+		s := stepFromWrite(head, st.Version, doc, changed)
+		next.keys = head.keysAfter(&s)
+		if err := p.checkStep(&s, next); err != nil {
+			p.m.failures.Inc()
+			return err
+		}
+		// The history first: a poll woken by the change below may ask for a delta to next.
+		p.hist.record(s, p.builtVersion())
+		p.m.deltas.Inc()
+	} else {
+		full := *doc
+		full.Keys = publishedKeys(keys)
+		s, err := sealSnapshot(st.Version, st.UpdatedAt, &full, p.priv)
+		if err != nil {
+			p.m.failures.Inc()
+			return err
+		}
+		p.hist.reset()
+		p.setCurrent(s, start)
+	}
+	p.head.Store(next)
+	p.m.version.Set(float64(next.Version))
+	p.m.publish.ObserveDuration(time.Since(start))
+	p.wake()
+	p.opts.Logger.Info("published snapshot version", "version", next.Version, "from_write", delta, "keys_changed", len(changed),
+		"took", time.Since(start).Round(time.Microsecond))
+	return nil
+}
+
+// checkStep refuses a step the filter would refuse, before it is published: its delta must
+// decode as the filter decodes it, and each key and verifier it puts must compile under the
+// policy in force, each verifier it removes be unused
+// (the newest full snapshot has the same policy outside keys as the head). What a full build
+// checks of the whole table — a hash held by two keys — the store's unique index rules out.
+func (p *Publisher) checkStep(s *step, next *Head) error {
+	if err := p.checkStepCount(next); err != nil {
+		return err
+	}
+	payload, err := snapshot.EncodeDelta(&snapshot.Delta{Base: s.base, Version: s.target, IssuedAt: next.IssuedAt, Changes: s.changes})
+	if err != nil {
+		return fmt.Errorf("build snapshot %d: %w", s.target, err)
+	}
+	d, err := snapshot.DecodeDelta(payload)
+	if err != nil {
+		return fmt.Errorf("build snapshot %d: %w", s.target, err)
+	}
+	if err := p.current.Load().Engine.CheckChanges(d.Changes); err != nil {
+		return fmt.Errorf("build snapshot %d: %w", s.target, err)
+	}
+	return nil
+}
+
+// checkStepCount refuses a version that holds more keys than a snapshot can.
+func (p *Publisher) checkStepCount(next *Head) error {
+	if next.keys > policy.MaxKeys {
+		return fmt.Errorf("build snapshot %d: %d keys (a snapshot holds at most %d)", next.Version, next.keys, policy.MaxKeys)
+	}
+	return nil
+}
+
+// readOutsideKeys reads the document of state st without its keys: the stored policy with the
+// verifiers' secrets opened and merged in, and the JWT state.
+func (p *Publisher) readOutsideKeys(ctx context.Context, tx store.Tx, st store.State) (*policy.Document, error) {
+	pol, err := tx.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hooks, err := tx.Webhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	revs, err := tx.ListRevocations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	jwks, err := fetchedKeySets(ctx, tx, pol.Document)
+	if err != nil {
+		return nil, err
+	}
+	policyJSON, err := p.withVerifiers(st, pol.Document, hooks)
+	if err != nil {
+		return nil, err
+	}
+	return outsideKeys(st, Inputs{Policy: policyJSON, Revocations: revs, JWKS: jwks})
+}
+
+// buildFull builds the head's full snapshot, if the newest one is older, from the newest one
+// and the steps since: no store read. Builds run one at a time; a build that finds a newer
+// head builds that one.
+func (p *Publisher) buildFull() error {
+	p.build.Lock()
+	defer p.build.Unlock()
+	head, base := p.head.Load(), p.current.Load()
+	switch {
+	case head == nil || (base != nil && base.Version >= head.Version):
+		return nil
+	case base == nil: // never: the first head is built in full
+		return fmt.Errorf("build snapshot %d: no full snapshot to build from", head.Version)
+	}
+	start := time.Now()
+	changes, ok := p.hist.keyChanges(base.Version, head.Version)
+	if !ok {
+		p.m.failures.Inc()
+		return fmt.Errorf("build snapshot %d: no history from the full snapshot %d", head.Version, base.Version)
+	}
+	full := *head.doc
+	full.Keys = applyKeyChanges(base.Policy.Keys, changes)
+	s, err := sealSnapshot(head.Version, head.IssuedAt, &full, p.priv)
 	if err != nil {
 		p.m.failures.Inc()
 		return err
 	}
-	// The history first: a poll woken by the change below may ask for a delta to s.
-	p.hist.record(cur, s)
-	p.current.Store(s)
+	p.setCurrent(s, start)
+	p.wake()
+	return nil
+}
+
+// setCurrent makes s the newest full snapshot, unless a newer one is there already: a build
+// from the history can finish after a full refresh published a later version (the history was
+// reset meanwhile), and the newest full snapshot never goes back.
+func (p *Publisher) setCurrent(s *Signed, start time.Time) {
+	for {
+		old := p.current.Load()
+		if old != nil && old.Version >= s.Version {
+			return
+		}
+		if p.current.CompareAndSwap(old, s) {
+			break
+		}
+	}
+	p.m.builds.Inc()
+	p.m.bytes.Set(float64(len(s.Payload)))
+	p.m.seconds.ObserveDuration(time.Since(start))
+	p.opts.Logger.Info("built full snapshot", "version", s.Version, "routes", len(s.Policy.Routes), "keys", len(s.Policy.Keys),
+		"bytes", len(s.Payload), "took", time.Since(start).Round(time.Microsecond))
+}
+
+// builtVersion is the newest full snapshot's version, 0 if none.
+func (p *Publisher) builtVersion() uint64 {
+	if s := p.current.Load(); s != nil {
+		return s.Version
+	}
+	return 0
+}
+
+// wake tells the waiting polls that the head or the newest full snapshot changed.
+func (p *Publisher) wake() {
 	p.mu.Lock()
 	close(p.changed)
 	p.changed = make(chan struct{})
 	p.mu.Unlock()
-	p.m.builds.Inc()
-	p.m.version.Set(float64(s.Version))
-	p.m.bytes.Set(float64(len(s.Payload)))
-	p.m.seconds.ObserveDuration(time.Since(start))
-	p.opts.Logger.Info("published snapshot", "version", s.Version, "routes", len(s.Policy.Routes), "keys", len(s.Policy.Keys),
-		"bytes", len(s.Payload), "took", time.Since(start).Round(time.Microsecond))
-	return nil
 }
 
-// buildWith opens the verifiers' secrets and builds the snapshot.
-func (p *Publisher) buildWith(st store.State, in Inputs, hooks []store.Webhook) (*Signed, error) {
+// withVerifiers opens the verifiers' secrets and merges them into the stored policy.
+func (p *Publisher) withVerifiers(st store.State, policyJSON []byte, hooks []store.Webhook) ([]byte, error) {
 	if len(hooks) == 0 {
-		return BuildFrom(st, in, p.priv)
+		return policyJSON, nil
 	}
 	if p.opts.Sealer == nil {
 		return nil, fmt.Errorf("build snapshot %d: %d webhook verifiers and no master key to open them", st.Version, len(hooks))
@@ -222,12 +393,11 @@ func (p *Publisher) buildWith(st store.State, in Inputs, hooks []store.Webhook) 
 	if err != nil {
 		return nil, fmt.Errorf("build snapshot %d: %w", st.Version, err)
 	}
-	merged, err := verifier.Merge(in.Policy, docs)
+	merged, err := verifier.Merge(policyJSON, docs)
 	if err != nil {
 		return nil, fmt.Errorf("build snapshot %d: %w", st.Version, err)
 	}
-	in.Policy = merged
-	return BuildFrom(st, in, p.priv)
+	return merged, nil
 }
 
 // Run refreshes whenever the store reports a change, and every Recheck in case a notification
@@ -235,12 +405,34 @@ func (p *Publisher) buildWith(st store.State, in Inputs, hooks []store.Webhook) 
 func (p *Publisher) Run(ctx context.Context) {
 	changes, cancel := p.store.Subscribe()
 	defer cancel()
+	// Full snapshots are built apart, so that a slow build (seconds at a million keys) never
+	// holds back the next version's delta; kicks coalesce, and a build takes the newest head.
+	kick := make(chan struct{}, 1)
+	done := make(chan struct{})
+	defer func() { <-done }()
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-kick:
+			}
+			if err := p.buildFull(); err != nil && ctx.Err() == nil {
+				p.opts.Logger.Error("full snapshot not built; filters that need one keep waiting, deltas still serve", "err", err)
+			}
+		}
+	}()
 	for {
 		// Refresh before waiting, the first time too: a change committed before Subscribe
 		// (between the server's first build and this goroutine starting) sends no notification.
-		// With nothing new, Refresh only reads the version.
-		if err := p.Refresh(ctx); err != nil && ctx.Err() == nil {
+		// With nothing new, it only reads the version.
+		if err := p.refreshHead(ctx, false); err != nil && ctx.Err() == nil {
 			p.opts.Logger.Error("snapshot not published; the previous one stays", "err", err)
+		}
+		select {
+		case kick <- struct{}{}:
+		default:
 		}
 		tick, stop := p.opts.Clock.Timer(p.opts.Recheck)
 		select {

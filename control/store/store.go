@@ -79,6 +79,11 @@ type Tx interface {
 	ListKeys(ctx context.Context, after int64, limit int) ([]Key, error)
 	// PublishedKeys returns every key that is not revoked, ordered by id.
 	PublishedKeys(ctx context.Context) ([]Key, error)
+	// KeysChangedSince returns the keys, revoked ones included, that a version in (after, upTo]
+	// created or last changed, ordered by id: what a snapshot version changed, read without
+	// reading every key. A key written in a transaction counts as changed by the version that
+	// transaction bumped to (or, if it bumped none, by the next transaction that does).
+	KeysChangedSince(ctx context.Context, after, upTo uint64) ([]KeyChange, error)
 	// KeysInTiers returns the ids of up to limit keys that are not revoked and name one of
 	// tiers, ordered by id, and how many such keys there are in all.
 	KeysInTiers(ctx context.Context, tiers []string, limit int) (ids []string, total int, err error)

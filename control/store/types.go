@@ -53,6 +53,13 @@ type Key struct {
 	UseCount   uint64
 }
 
+// KeyChange is a key as KeysChangedSince reads it: with the snapshot versions that created it
+// and last changed it (revoking included).
+type KeyChange struct {
+	Key
+	CreatedVersion, ChangedVersion uint64
+}
+
 // TokenKind separates admin API tokens from data-plane (snapshot polling) tokens.
 type TokenKind string
 

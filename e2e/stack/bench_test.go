@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/portcullis/portcullis/control/store/sqlite"
 	"github.com/portcullis/portcullis/e2e/stack"
 	"github.com/portcullis/portcullis/e2e/wasmhost"
+	"github.com/portcullis/portcullis/shared/policy"
 )
 
 // BenchmarkPublishLatency measures what an operator waits for: from POST /v1/keys to every
@@ -24,29 +27,53 @@ import (
 // default), on both stores, with a small policy and with 10,000 keys already stored. Each
 // iteration is one key creation; the p50/p99/max metrics are over the iterations, so run it
 // with -benchtime=100x or more for a meaningful p99.
+//
+// -publish.keys sets the key counts (default 10 and 10,000); at 1,000,000 the seeding takes
+// minutes and each VM holds the whole table (≈ 200 MiB each while applying):
+//
+//	go test -run '^$' -bench 'PublishLatency/sqlite' -benchtime=30x -timeout 1h ./e2e/stack -args -publish.keys=1000000
 func BenchmarkPublishLatency(b *testing.B) {
-	for _, keys := range []int{10, 10_000} {
+	for _, keys := range benchCounts(b, *publishKeys) {
 		for _, st := range stores {
 			b.Run(fmt.Sprintf("%s/keys=%d", st.name, keys), func(b *testing.B) {
 				cfg := st.cfg(b)
 				// The admin API's own rate limit would otherwise end a long run with 429s.
 				cfg.RateLimit = api.DefaultRateLimit()
 				cfg.RateLimit.AdminRate, cfg.RateLimit.AdminBurst = 1000, 1000
-				e := start(b, seedKeys(b, cfg, keys), func(c *stack.Config) {
+				// One key below the count, so that the policy holds it with the benchmark's key
+				// (at most policy.MaxKeys, 1,000,000, in a snapshot).
+				e := start(b, seedKeys(b, cfg, min(keys, policy.MaxKeys-1)), func(c *stack.Config) {
 					c.Workers = 0
 					if keys >= 1000 {
 						c.Control.InitialPolicy = largePolicy(1000)
+					}
+					if keys >= 100_000 { // a full snapshot of 11 MB (100k) to 113 MB (1M) per VM
+						c.ReadyTimeout, c.PollTimeout = 15*time.Minute, 2*time.Minute // the filter's maximum
 					}
 				})
 				vms := int64(len(e.Host().VMs()))
 				ctx := context.Background()
 				applyBefore, _ := e.Host().Metric("portcullis_snapshot_apply_duration_milliseconds")
-				var lat []time.Duration
+				var (
+					lat     []time.Duration
+					created string
+				)
 				for b.Loop() {
 					before := e.Applied()
 					t0 := time.Now()
-					if _, _, err := e.api.CreateKey(ctx, stack.NewKey{Name: "bench"}); err != nil {
-						b.Fatal(err)
+					// Creations and revocations alternate, so the count stays within what a
+					// snapshot holds at 1,000,000 keys.
+					if created == "" {
+						k, _, err := e.api.CreateKey(ctx, stack.NewKey{Name: "bench"})
+						if err != nil {
+							b.Fatal(err)
+						}
+						created = k.ID
+					} else {
+						if err := e.api.RevokeKey(ctx, created); err != nil {
+							b.Fatal(err)
+						}
+						created = ""
 					}
 					if err := e.WaitApplied(ctx, int(before+vms), 30*time.Second); err != nil {
 						b.Fatal(err)
@@ -67,6 +94,21 @@ func BenchmarkPublishLatency(b *testing.B) {
 			})
 		}
 	}
+}
+
+var publishKeys = flag.String("publish.keys", "10,10000", "comma-separated key counts for BenchmarkPublishLatency")
+
+// benchCounts parses a comma-separated list of counts.
+func benchCounts(b *testing.B, list string) []int {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			b.Fatalf("bad count %q in %q", f, list)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // largePolicy is routes API-key routes (svc<i>.example.com, /svc/<i>/), the shape of the apply
@@ -102,18 +144,24 @@ func seedKeys(b *testing.B, cfg server.Config, n int) server.Config {
 	defer st.Close()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	err = st.Write(ctx, func(tx store.Tx) error {
+		if _, err := tx.BumpVersion(ctx, now); err != nil { // first: the keys are written with it
+			return err
+		}
+		batch := make([]store.Key, 0, 10_000)
 		for i := range n {
 			sum := sha256.Sum256(fmt.Appendf(nil, "pcs_seeded_key_%08d", i))
 			k := store.Key{ID: fmt.Sprintf("key_seed%06d", i), Name: fmt.Sprintf("seeded %d", i), Prefix: "pcs_seed",
 				SHA256: hex.EncodeToString(sum[:]), Active: true, CreatedAt: now, UpdatedAt: now,
 				AllowedPaths: []string{fmt.Sprintf("/svc/%d/", i%1000)}, Permissions: []string{"read", "write"},
 				ExpiresAt: now.AddDate(5, 0, 0)}
-			if err := tx.InsertKey(ctx, k); err != nil {
-				return err
+			if batch = append(batch, k); len(batch) == cap(batch) || i == n-1 {
+				if err := tx.InsertKeys(ctx, batch); err != nil {
+					return err
+				}
+				batch = batch[:0]
 			}
 		}
-		_, err := tx.BumpVersion(ctx, now)
-		return err
+		return nil
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -14,7 +14,7 @@ import (
 )
 
 // TestWebhookRotation: a verifier managed through /v1/webhooks reaches the compiled filter on
-// every VM, and its secret rotates with no delivery dropped. Deliveries (github preset:
+// every VM, and its secret rotates with no delivery dropped, as deltas. Deliveries (github preset:
 // X-Hub-Signature-256 = sha256=hex(HMAC-SHA256(secret, body))) signed with the old secret pass
 // while the new one is staged as next_secret, and fail once the rotation has published.
 func TestWebhookRotation(t *testing.T) {
@@ -39,6 +39,7 @@ func TestWebhookRotation(t *testing.T) {
 			}
 			e.waitDelivery(t, oldSecret, http.StatusOK, time.Now())
 			e.steadyDelivery(t, newSecret, http.StatusUnauthorized, "signature_mismatch")
+			full, deltas := e.metric("portcullis_snapshots_applied_total"), e.metric("portcullis_deltas_applied_total")
 
 			// Stage the new secret: both pass, on every VM.
 			if _, err := e.api.Do(ctx, "PATCH", "/v1/webhooks/gh", map[string]any{"next_secret": newSecret}, nil, http.StatusOK); err != nil {
@@ -60,6 +61,14 @@ func TestWebhookRotation(t *testing.T) {
 			e.steadyDelivery(t, oldSecret, http.StatusUnauthorized, "signature_mismatch")
 			e.steadyDelivery(t, newSecret, http.StatusOK, "")
 			e.steadyDelivery(t, nextSecret, http.StatusOK, "")
+
+			// The staging and the rotation reached every VM as deltas, not full snapshots.
+			if got := e.metric("portcullis_snapshots_applied_total"); got != full {
+				t.Errorf("full snapshots applied went from %d to %d for a secret rotation", full, got)
+			}
+			if got := e.metric("portcullis_deltas_applied_total"); got < deltas+2*workers {
+				t.Errorf("deltas applied went from %d to %d, want at least %d more", deltas, got, 2*workers)
+			}
 		})
 	}
 }

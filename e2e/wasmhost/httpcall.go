@@ -26,8 +26,10 @@ import (
 const (
 	// maxCallsPerVM bounds http_calls in flight per VM; more is InternalFailure at dispatch.
 	maxCallsPerVM = 1024
-	// maxCallResponseBytes bounds a response body; a longer one fails the call.
-	maxCallResponseBytes = 64 << 20
+	// maxCallResponseBytes bounds a response body; a longer one fails the call. Envoy's async
+	// client buffers a callout's whole response; the bound is the filter's own for a snapshot
+	// (filter/plugin maxSnapshotBytes), so that a 1,000,000-key snapshot (113 MB) arrives.
+	maxCallResponseBytes = 256 << 20
 	// maxCallTimeout stands in for "no timeout" (timeout 0), which Envoy allows but a test
 	// host must not: every call ends.
 	maxCallTimeout = 5 * time.Minute

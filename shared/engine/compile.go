@@ -35,6 +35,9 @@ type Engine struct {
 	providers map[string]*jwtProvider
 	tokens    *tokenCache
 	revoked   map[string]struct{}
+	// Webhook verifiers by name; routes hold the slot, so a delta replaces a verifier (a
+	// rotated secret) for every route that names it (webhook_delta.go).
+	verifiers map[string]*verifierSlot
 }
 
 type route struct {
@@ -105,17 +108,17 @@ func compile(doc *policy.Document, table *keytable.Table) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile policy: ip_deny: %w", err)
 	}
-	verifiers := make(map[string]*verifier, len(doc.Webhooks))
+	e.verifiers = make(map[string]*verifierSlot, len(doc.Webhooks))
 	for i := range doc.Webhooks {
 		v, err := compileVerifier(&doc.Webhooks[i])
 		if err != nil {
 			return nil, fmt.Errorf("compile policy: %w", err)
 		}
-		verifiers[v.name] = v
+		e.verifiers[v.name] = &verifierSlot{v: v}
 	}
 	e.compileTiers(doc)
 	for i := range doc.Routes {
-		if err := e.compileRoute(i, &doc.Routes[i], globalAllow, globalDeny, verifiers); err != nil {
+		if err := e.compileRoute(i, &doc.Routes[i], globalAllow, globalDeny); err != nil {
 			return nil, fmt.Errorf("compile policy: routes[%d]: %w", i, err)
 		}
 	}
@@ -126,7 +129,7 @@ func compile(doc *policy.Document, table *keytable.Table) (*Engine, error) {
 	return e, nil
 }
 
-func (e *Engine) compileRoute(i int, r *policy.Route, globalAllow, globalDeny *ipSet, verifiers map[string]*verifier) error {
+func (e *Engine) compileRoute(i int, r *policy.Route, globalAllow, globalDeny *ipSet) error {
 	cr := route{
 		name:    r.Name,
 		prefix:  r.Match.PathPrefix,
@@ -195,11 +198,12 @@ func (e *Engine) compileRoute(i int, r *policy.Route, globalAllow, globalDeny *i
 		return fmt.Errorf("auth type %q is not supported", r.Auth.Type)
 	}
 	if name := r.Auth.Webhook; name != "" {
-		v := verifiers[name]
-		if v == nil {
+		slot := e.verifiers[name]
+		if slot == nil {
 			return fmt.Errorf("auth.webhook names no verifier: %q", name)
 		}
-		cr.checks = append(cr.checks, webhookCheck{v})
+		slot.routes++
+		cr.checks = append(cr.checks, webhookCheck{slot})
 	}
 	if r.Admin || r.Staff || r.Permissions != nil {
 		if r.Auth.Type == policy.AuthNone {

@@ -43,12 +43,7 @@ func (e *Engine) Apply(c *policy.Changes) error {
 	puts := make([]*key, len(c.PutKeys))
 	for i := range c.PutKeys {
 		k := &c.PutKeys[i]
-		if k.Tier != "" && e.tiers[k.Tier] == nil {
-			return fmt.Errorf("%w: put_keys[%d].tier names no tier of the policy in force (%q)", ErrDelta, i, k.Tier)
-		}
-		// compileKey also refuses a tier counted by the global rate-limit service when the
-		// policy in force does not use it: the host sets that service up only for such policies.
-		ck, err := e.compileKey(k)
+		ck, err := e.compilePut(k)
 		if err != nil {
 			return fmt.Errorf("%w: put_keys[%d]: %w", ErrDelta, i, err)
 		}
@@ -66,6 +61,10 @@ func (e *Engine) Apply(c *policy.Changes) error {
 		if e.isRevoked(v.JTI) {
 			return fmt.Errorf("%w: put_revocations[%d] is already revoked", ErrDelta, i)
 		}
+	}
+	verifiers, err := e.compileWebhookChanges(c)
+	if err != nil {
+		return err
 	}
 
 	// Nothing below can fail.
@@ -86,6 +85,7 @@ func (e *Engine) Apply(c *policy.Changes) error {
 	for _, v := range c.PutRevocations {
 		e.putRevocation(v.JTI)
 	}
+	e.applyWebhookChanges(c, verifiers)
 	return nil
 }
 
@@ -109,3 +109,13 @@ func (e *Engine) putRevocation(jti string) {
 }
 
 func (e *Engine) removeRevocation(jti string) { delete(e.revoked, jti) }
+
+// compilePut is compileKey for a key a delta puts: its tier must be one of the policy in
+// force. compileKey also refuses a tier counted by the global rate-limit service when the
+// policy in force does not use it: the host sets that service up only for such policies.
+func (e *Engine) compilePut(k *policy.Key) (*key, error) {
+	if k.Tier != "" && e.tiers[k.Tier] == nil {
+		return nil, fmt.Errorf("key %q: tier names no tier of the policy in force (%q)", k.ID, k.Tier)
+	}
+	return e.compileKey(k)
+}

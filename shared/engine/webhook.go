@@ -97,23 +97,24 @@ func compileVerifier(w *policy.Webhook) (*verifier, error) {
 // webhookCheck binds a verifier to a route. On the headers it refuses a delivery without a
 // signature at once (no need to buffer its body); the signature itself is checked over the
 // whole body by DecideBody, which the host calls at the end of the buffered body.
-type webhookCheck struct{ v *verifier }
+type webhookCheck struct{ slot *verifierSlot }
 
 func (c webhookCheck) onHeaders(f *flow) Code {
-	if c.v.scheme.inBody {
-		f.body = c.v
+	v := c.slot.v // the request keeps the verifier it found, should a delta replace it
+	if v.scheme.inBody {
+		f.body = v
 		return ""
 	}
-	sig, n := c.v.signature(f.r.Headers)
+	sig, n := v.signature(f.r.Headers)
 	switch {
 	case n == 0:
 		return CodeSignatureMissing
 	case n > 1:
 		return CodeSignatureMalformed // one signature header; a list goes inside it
-	case c.v.scheme.headerOnly:
-		return c.v.verifyToken(sig)
+	case v.scheme.headerOnly:
+		return v.verifyToken(sig)
 	}
-	f.body = c.v
+	f.body = v
 	return ""
 }
 

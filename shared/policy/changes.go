@@ -3,7 +3,8 @@ package policy
 import "github.com/portcullis/portcullis/shared/strictjson"
 
 // Changes is what a delta snapshot changes in the policy it applies to: keys put (created or
-// replaced, named by id) and removed, JWT revocations added and removed. Everything else in a
+// replaced, named by id) and removed, JWT revocations added and removed, webhook verifiers put
+// (created or replaced, named by name: a secret rotated) and removed. Everything else in a
 // policy travels only in full snapshots.
 //
 // # Notes
@@ -15,6 +16,8 @@ type Changes struct {
 	RemoveKeys        []KeyRef
 	PutRevocations    []Revocation
 	RemoveRevocations []string // jti
+	PutWebhooks       []Webhook
+	RemoveWebhooks    []string // name
 }
 
 // KeyRef names a key that a delta removes.
@@ -25,11 +28,18 @@ type KeyRef struct {
 
 // Empty reports whether c changes nothing.
 func (c *Changes) Empty() bool {
-	return len(c.PutKeys)+len(c.RemoveKeys)+len(c.PutRevocations)+len(c.RemoveRevocations) == 0
+	return c.Len() == 0
 }
 
-// ReadChanges decodes the changes object at path from r and validates it as a policy's keys and
-// revocations are validated, plus: no id, hash or jti appears twice across puts and removals.
+// Len is the number of items c puts and removes.
+func (c *Changes) Len() int {
+	return len(c.PutKeys) + len(c.RemoveKeys) + len(c.PutRevocations) + len(c.RemoveRevocations) +
+		len(c.PutWebhooks) + len(c.RemoveWebhooks)
+}
+
+// ReadChanges decodes the changes object at path from r and validates it as a policy's keys,
+// revocations and webhooks are validated, plus: no id, jti or webhook name appears twice across
+// puts and removals.
 // Errors stay in r. Key tiers are checked by whoever applies the changes (they refer to the
 // policy the changes apply to).
 func ReadChanges(r *strictjson.Reader, path string) *Changes {
@@ -44,6 +54,10 @@ func ReadChanges(r *strictjson.Reader, path string) *Changes {
 			readList(r, path, k, MaxRevokedTokens, "revocations", &c.PutRevocations, readRevocation)
 		case "remove_revocations":
 			c.RemoveRevocations = r.Strings(path, k)
+		case "put_webhooks":
+			readList(r, path, k, MaxWebhooks, "webhooks", &c.PutWebhooks, readWebhook)
+		case "remove_webhooks":
+			c.RemoveWebhooks = r.Strings(path, k)
 		default:
 			r.Unknown(path, k)
 		}
@@ -99,5 +113,17 @@ func checkChanges(d *strictjson.Decoder, c *Changes, path string) {
 			d.Errorf(strictjson.Index(rp, i), "must be a jti not put or removed elsewhere in the delta")
 		}
 		jtis[j] = true
+	}
+	checkWebhooks(d, c.PutWebhooks, strictjson.Join(path, "put_webhooks"))
+	names := make(map[string]bool, len(c.PutWebhooks)+len(c.RemoveWebhooks))
+	for _, w := range c.PutWebhooks {
+		names[w.Name] = true
+	}
+	wp := strictjson.Join(path, "remove_webhooks")
+	for i, name := range c.RemoveWebhooks {
+		if !isIdentifier(name, 64) || names[name] {
+			d.Errorf(strictjson.Index(wp, i), "must be a webhook name not put or removed elsewhere in the delta")
+		}
+		names[name] = true
 	}
 }

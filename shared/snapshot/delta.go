@@ -18,7 +18,10 @@ const DeltaDomain = "portcullis-delta-v1\n"
 // the policy of version Version. Its payload is
 //
 //	{"base": B, "version": V, "issued_at": "RFC 3339", "changes": {"put_keys": [...],
-//	 "remove_keys": [{"id", "sha256"}], "put_revocations": [...], "remove_revocations": [jti]}}
+//	 "remove_keys": [{"id", "sha256"}], "put_revocations": [...], "remove_revocations": [jti],
+//	 "put_webhooks": [...], "remove_webhooks": [name]}}
+//
+// (the webhook fields only when not empty)
 //
 // with B < V, and the changes in the canonical order EncodeDelta writes.
 type Delta struct {
@@ -68,6 +71,22 @@ func EncodeDelta(d *Delta) ([]byte, error) {
 	e.revocations(c.PutRevocations)
 	e.raw(`],"remove_revocations":`)
 	e.strs(c.RemoveRevocations)
+	// Only when there are any: a filter of a release without verifier deltas then still reads
+	// every key delta.
+	if len(c.PutWebhooks) > 0 {
+		e.raw(`,"put_webhooks":[`)
+		for i := range c.PutWebhooks {
+			if i > 0 {
+				e.raw(`,`)
+			}
+			e.webhook(&c.PutWebhooks[i])
+		}
+		e.raw(`]`)
+	}
+	if len(c.RemoveWebhooks) > 0 {
+		e.raw(`,"remove_webhooks":`)
+		e.strs(c.RemoveWebhooks)
+	}
 	e.raw(`}}`)
 	if e.err != nil {
 		return nil, e.err

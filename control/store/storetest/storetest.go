@@ -33,6 +33,7 @@ func Run(t *testing.T, open Open) {
 		{"Keys", testKeys},
 		{"KeyConflicts", testKeyConflicts},
 		{"KeysInTiers", testKeysInTiers},
+		{"KeysChangedSince", testKeysChangedSince},
 		{"InsertKeys", testInsertKeys},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},

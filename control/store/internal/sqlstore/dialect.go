@@ -47,7 +47,8 @@ type Dialect struct {
 
 // KeyInsertColumns are the api_keys columns InsertKey and InsertKeys write.
 var KeyInsertColumns = []string{"id", "name", "prefix", "sha256", "active", "allowed_paths", "permissions",
-	"is_admin", "is_staff", "tier", "expires_at", "created_at", "updated_at", "revoked_at", "use_count"}
+	"is_admin", "is_staff", "tier", "expires_at", "created_at", "updated_at", "revoked_at", "use_count",
+	"created_version", "changed_version"}
 
 // PrecisionTime normalizes times to what both databases keep: UTC, microseconds.
 func PrecisionTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

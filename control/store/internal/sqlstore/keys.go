@@ -52,7 +52,8 @@ var insertKeySQL = func() string {
 // keyRow is k as the values of KeyInsertColumns.
 func (t *txn) keyRow(k store.Key) []any {
 	return []any{k.ID, k.Name, k.Prefix, k.SHA256, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions),
-		k.Admin, k.Staff, k.Tier, t.d.time(k.ExpiresAt), t.d.time(k.CreatedAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt), int64(0)}
+		k.Admin, k.Staff, k.Tier, t.d.time(k.ExpiresAt), t.d.time(k.CreatedAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt), int64(0),
+		int64(t.bumped), int64(t.bumped)}
 }
 
 func (t *txn) InsertKey(ctx context.Context, k store.Key) error {
@@ -147,9 +148,10 @@ func (t *txn) UpdateKey(ctx context.Context, k store.Key) error {
 		return err
 	}
 	res, err := t.tx.ExecContext(ctx, `UPDATE api_keys SET name = $1, active = $2, allowed_paths = $3, permissions = $4,
-		is_admin = $5, is_staff = $6, tier = $7, expires_at = $8, updated_at = $9, revoked_at = $10 WHERE id = $11`,
+		is_admin = $5, is_staff = $6, tier = $7, expires_at = $8, updated_at = $9, revoked_at = $10, changed_version = $11
+		WHERE id = $12`,
 		k.Name, k.Active, encodeList(k.AllowedPaths), encodeList(k.Permissions), k.Admin, k.Staff, k.Tier,
-		t.d.time(k.ExpiresAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt), k.ID)
+		t.d.time(k.ExpiresAt), t.d.time(k.UpdatedAt), t.d.time(k.RevokedAt), int64(t.bumped), k.ID)
 	if err != nil {
 		return t.fail("update key", err)
 	}
@@ -162,6 +164,53 @@ func (t *txn) ListKeys(ctx context.Context, after int64, limit int) ([]store.Key
 
 func (t *txn) PublishedKeys(ctx context.Context) ([]store.Key, error) {
 	return t.keys(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE revoked_at IS NULL ORDER BY id`)
+}
+
+func (t *txn) KeysChangedSince(ctx context.Context, after, upTo uint64) ([]store.KeyChange, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+keyColumns+`, created_version, changed_version FROM api_keys
+		WHERE changed_version > $1 AND changed_version <= $2 ORDER BY id`, int64(after), int64(upTo))
+	if err != nil {
+		return nil, t.fail("list changed keys", err)
+	}
+	defer rows.Close()
+	var out []store.KeyChange
+	for rows.Next() {
+		var (
+			c                store.KeyChange
+			created, changed int64
+		)
+		c.Key, err = scanKey(rowWith{rows, []any{&created, &changed}}, t.d)
+		if err != nil {
+			return nil, t.fail("scan changed key", err)
+		}
+		c.CreatedVersion, c.ChangedVersion = uint64(created), uint64(changed)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail("list changed keys", err)
+	}
+	return out, nil
+}
+
+// rowWith scans a row of keyColumns followed by the extra destinations.
+type rowWith struct {
+	scanner
+	extra []any
+}
+
+func (r rowWith) Scan(dest ...any) error { return r.scanner.Scan(append(dest, r.extra...)...) }
+
+// stampKeyVersions gives the keys this transaction (or an earlier one that bumped no version)
+// wrote before it bumped the version the version it bumped to; keys written after the bump
+// carry it already. Run before commit in every transaction that bumped the version.
+func (t *txn) stampKeyVersions(ctx context.Context) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE api_keys SET
+		created_version = CASE WHEN created_version = 0 THEN $1 ELSE created_version END, changed_version = $1
+		WHERE changed_version = 0`, int64(t.bumped))
+	if err != nil {
+		return t.fail("stamp key versions", err)
+	}
+	return nil
 }
 
 func (t *txn) KeysInTiers(ctx context.Context, tiers []string, limit int) (ids []string, total int, err error) {

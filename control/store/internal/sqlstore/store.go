@@ -81,6 +81,11 @@ func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
 	if err := fn(t); err != nil {
 		return err
 	}
+	if t.bumped != 0 {
+		if err := t.stampKeyVersions(ctx); err != nil {
+			return err
+		}
+	}
 	if t.bumped != 0 && s.d.Notify != nil {
 		if err := s.d.Notify(ctx, tx, t.bumped); err != nil {
 			return fmt.Errorf("%s: notify: %w", s.d.Name, err)

@@ -19,7 +19,7 @@ func (s signer) deltaReply(t *testing.T, base, version uint64, c policy.Changes)
 		t.Fatal(err)
 	}
 	return [][2]string{{":status", "200"}, {snapshot.PayloadHeader, snapshot.KindDelta},
-		{snapshot.SignatureHeader, snapshot.SignDelta(s.priv, payload)}, s.fresh(version)}, payload
+		{snapshot.SignatureHeader, snapshot.SignDelta(s.priv, payload)}, s.answer(version, snapshot.KindDelta, payload)}, payload
 }
 
 // scenarioKey is a key of the scenario policy, as a delta would carry it.
@@ -82,9 +82,19 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 		{"duplicated (already at its version)", func(t *testing.T) ([][2]string, []byte) { return s.deltaReply(t, 4, 5, revokeFull(t)) }},
 		{"reordered (base ahead of the version held)", func(t *testing.T) ([][2]string, []byte) { return s.deltaReply(t, 6, 7, revokeFull(t)) }},
 		{"forged", func(t *testing.T) ([][2]string, []byte) { return other.deltaReply(t, 5, 6, revokeFull(t)) }},
-		{"snapshot signature on a delta", func(t *testing.T) ([][2]string, []byte) {
+		{"a snapshot's statement on a delta", func(t *testing.T) ([][2]string, []byte) {
 			hs, body := s.deltaReply(t, 5, 6, revokeFull(t))
-			hs[2][1] = snapshot.Sign(s.priv, body)
+			hs[3] = s.answer(6, snapshot.KindSnapshot, body)
+			return hs, body
+		}},
+		{"a not-modified statement on a delta", func(t *testing.T) ([][2]string, []byte) {
+			hs, body := s.deltaReply(t, 5, 6, revokeFull(t))
+			hs[3] = s.fresh(6)
+			return hs, body
+		}},
+		{"body swapped for another validly signed delta", func(t *testing.T) ([][2]string, []byte) {
+			hs, _ := s.deltaReply(t, 5, 6, policy.Changes{})
+			_, body := s.deltaReply(t, 5, 6, revokeFull(t))
 			return hs, body
 		}},
 		{"tampered", func(t *testing.T) ([][2]string, []byte) {
@@ -93,7 +103,7 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 		}},
 		{"replayed (freshness for another poll)", func(t *testing.T) ([][2]string, []byte) {
 			hs, body := s.deltaReply(t, 5, 6, revokeFull(t))
-			hs[3][1] = snapshot.SignFreshness(s.priv, 6, time.Now(), "an-earlier-poll")
+			hs[3][1] = snapshot.SignAnswerFreshness(s.priv, 6, time.Now(), "an-earlier-poll", snapshot.KindDelta, body)
 			return hs, body
 		}},
 		{"does not apply (removes a key not in force, then revokes k-full)", func(t *testing.T) ([][2]string, []byte) {
@@ -143,7 +153,7 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 func TestRestartedFilterRefusesReplay(t *testing.T) {
 	s := newSigner(t)
 	old, oldBody := s.snapshotReply(t, 3, scenario.Policy) // recorded from an earlier poll
-	old[2][1] = snapshot.SignFreshness(s.priv, 3, time.Now(), "an-earlier-poll")
+	old[2][1] = snapshot.SignAnswerFreshness(s.priv, 3, time.Now(), "an-earlier-poll", snapshot.KindSnapshot, oldBody)
 
 	host, _ := nativeLeg.start(t, s.config(false)) // the restart
 	host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, old, nil, oldBody)

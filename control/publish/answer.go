@@ -1,0 +1,12 @@
+package publish
+
+import "github.com/portcullis/portcullis/shared/snapshot"
+
+// AnswerFreshness signs the statement of a poll answer with a body: version is current as of
+// now, for the poll that sent nonce, and the answer's body is a payload of kind whose SHA-256
+// is digest (snapshot.FreshnessHeader). The filter then checks this one signature per answer
+// and compares the digest, instead of also checking the payload's own signature.
+func (p *Publisher) AnswerFreshness(version uint64, nonce, kind string, digest [32]byte) string {
+	f := snapshot.Freshness{Version: version, At: p.opts.Clock.Now(), Nonce: nonce, Kind: kind, Digest: digest}
+	return f.Sign(p.priv)
+}

@@ -10,3 +10,9 @@ func (p *Publisher) AnswerFreshness(version uint64, nonce, kind string, digest [
 	f := snapshot.Freshness{Version: version, At: p.opts.Clock.Now(), Nonce: nonce, Kind: kind, Digest: digest}
 	return f.Sign(p.priv)
 }
+
+// FreshnessV1 signs a statement in the previous format (version;unix_ms;nonce), for a client
+// that did not ask for version 2 (snapshot.FreshnessParam): a filter older than this server.
+func (p *Publisher) FreshnessV1(version uint64, nonce string) string {
+	return snapshot.SignFreshnessV1(p.priv, version, p.opts.Clock.Now(), nonce)
+}

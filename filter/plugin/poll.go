@@ -58,7 +58,7 @@ func (p *pluginContext) poll() {
 		path += "&" + snapshot.IssuedParam + "=" + strconv.FormatInt(p.issued.UnixMicro(), 10)
 	}
 	nonce := makeNonce()
-	path += "&" + snapshot.NonceParam + "=" + nonce
+	path += "&" + snapshot.NonceParam + "=" + nonce + "&" + snapshot.FreshnessParam + "=2"
 	headers := [][2]string{
 		{":method", "GET"},
 		{":path", path},

@@ -130,7 +130,7 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 		t.Fatalf("before any snapshot: %d %s, want 503 policy_unavailable", o.Status, o.Body)
 	}
 	poll := lastPoll(t, host)
-	if poll.Upstream != "control" || pathOf(poll.Headers) != "/v1/snapshot?version=0&wait=5&delta=1&nonce=test-nonce" ||
+	if poll.Upstream != "control" || pathOf(poll.Headers) != "/v1/snapshot?version=0&wait=5&delta=1&nonce=test-nonce&fresh=2" ||
 		header(poll.Headers, "authorization") != "Bearer dp-secret-token" || header(poll.Headers, ":authority") != "portcullis-control" {
 		t.Fatalf("poll = %+v", poll)
 	}
@@ -165,7 +165,7 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 		t.Fatalf("%d polls dispatched, want the answered one and one started at once", len(calls))
 	}
 	again := calls[1]
-	if p := pathOf(again.Headers); p != "/v1/snapshot?version=7&wait=5&delta=1&nonce=test-nonce" {
+	if p := pathOf(again.Headers); p != "/v1/snapshot?version=7&wait=5&delta=1&nonce=test-nonce&fresh=2" {
 		t.Fatalf("next poll path = %q", p)
 	}
 	// It came back "not modified"; the poll after it, on the tick, reports the key's use and
@@ -350,7 +350,7 @@ func TestPollSendsIssued(t *testing.T) {
 	calls := host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
 	host.CallOnHttpCallResponse(calls[len(calls)-1].CalloutID, hs, nil, body)
 	calls = host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
-	want := "/v1/snapshot?version=5&wait=5&delta=1&issued=" + strconv.FormatInt(issued.UnixMicro(), 10) + "&nonce=test-nonce"
+	want := "/v1/snapshot?version=5&wait=5&delta=1&issued=" + strconv.FormatInt(issued.UnixMicro(), 10) + "&nonce=test-nonce&fresh=2"
 	if p := header(calls[len(calls)-1].Headers, ":path"); p != want {
 		t.Fatalf("poll after version 5: %q, want %q", p, want)
 	}

@@ -12,8 +12,17 @@ import (
 )
 
 // FreshnessDomain separates freshness statements from every other signed thing. Version 2
-// statements name the answer's kind and body (v1, no longer accepted, named neither).
-const FreshnessDomain = "portcullis-freshness-v2\n"
+// statements name the answer's kind and body; FreshnessDomainV1 is the previous format's,
+// which named neither.
+const (
+	FreshnessDomain   = "portcullis-freshness-v2\n"
+	FreshnessDomainV1 = "portcullis-freshness-v1\n"
+)
+
+// FreshnessParam is the poll query parameter by which a client asks for version 2 statements
+// (FreshnessParam=2). A server answers a client that does not ask with version 1, so filters
+// and control servers can be upgraded in either order: a client takes both (Open).
+const FreshnessParam = "fresh"
 
 // MaxNonceBytes bounds a poll's nonce (NonceParam).
 const MaxNonceBytes = 64
@@ -38,13 +47,15 @@ type Freshness struct {
 	Nonce   string
 	Kind    string   // KindSnapshot or KindDelta; empty for "not modified"
 	Digest  [32]byte // SHA-256 of the answer's body; zero when Kind is empty
+	// V1 marks a statement in the previous format, which names no answer: the payload's own
+	// signature must vouch for the body (Open checks it).
+	V1 bool
 }
 
 // Freshness errors; each means "refuse this answer and keep the policy in force".
 var (
 	ErrNoFreshness        = errors.New("answer has no freshness statement")
 	ErrMalformedFreshness = errors.New("freshness statement is not version;unix_ms;nonce;kind;sha256;signature")
-	ErrOldFreshness       = errors.New("freshness statement is in the previous format, which names no body (the control server is older than this client)")
 	ErrNotThisPoll        = errors.New("freshness statement answers another poll (a replayed answer)")
 	ErrBadNonce           = errors.New("nonce must be 1-64 letters, digits, '-' or '_'")
 )
@@ -69,8 +80,8 @@ func (f Freshness) Sign(priv ed25519.PrivateKey) string {
 	return stmt + ";" + sign(FreshnessDomain, priv, []byte(stmt))
 }
 
-// VerifyFreshness checks a FreshnessHeader value and returns the statement. A statement in
-// the previous four-field format is refused with ErrOldFreshness.
+// VerifyFreshness checks a FreshnessHeader value and returns the statement, in either format
+// (a previous-format statement has V1 set).
 func VerifyFreshness(pub ed25519.PublicKey, header string) (Freshness, error) {
 	if header == "" {
 		return Freshness{}, ErrNoFreshness
@@ -80,7 +91,7 @@ func VerifyFreshness(pub ed25519.PublicKey, header string) (Freshness, error) {
 	}
 	parts := strings.Split(header, ";")
 	if len(parts) == 4 {
-		return Freshness{}, ErrOldFreshness
+		return verifyFreshnessV1(pub, header, parts)
 	}
 	if len(parts) != 6 {
 		return Freshness{}, ErrMalformedFreshness
@@ -131,6 +142,29 @@ func (f Freshness) statement() string {
 	}
 	return strconv.FormatUint(f.Version, 10) + ";" + strconv.FormatInt(f.At.UnixMilli(), 10) + ";" +
 		f.Nonce + ";" + f.Kind + ";" + digest
+}
+
+// SignFreshnessV1 returns a statement in the previous format (version;unix_ms;nonce;signature,
+// domain FreshnessDomainV1), for a client that did not ask for version 2.
+func SignFreshnessV1(priv ed25519.PrivateKey, version uint64, at time.Time, nonce string) string {
+	stmt := strconv.FormatUint(version, 10) + ";" + strconv.FormatInt(at.UnixMilli(), 10) + ";" + nonce
+	return stmt + ";" + sign(FreshnessDomainV1, priv, []byte(stmt))
+}
+
+// verifyFreshnessV1 checks a statement in the previous format (parts: its four fields).
+func verifyFreshnessV1(pub ed25519.PublicKey, header string, parts []string) (Freshness, error) {
+	version, err1 := strconv.ParseUint(parts[0], 10, 64)
+	unixMs, err2 := strconv.ParseInt(parts[1], 10, 64)
+	f := Freshness{Version: version, At: time.UnixMilli(unixMs).UTC(), Nonce: parts[2], V1: true}
+	stmt := header[:len(header)-len(parts[3])-1]
+	canonical := strconv.FormatUint(version, 10) + ";" + strconv.FormatInt(unixMs, 10) + ";" + f.Nonce
+	if err1 != nil || err2 != nil || (f.Nonce != "" && CheckNonce(f.Nonce) != nil) || canonical != stmt {
+		return Freshness{}, ErrMalformedFreshness
+	}
+	if err := verify(FreshnessDomainV1, pub, []byte(stmt), parts[3]); err != nil {
+		return Freshness{}, fmt.Errorf("freshness statement: %w", err)
+	}
+	return f, nil
 }
 
 // CheckNonce reports whether s can be a poll's nonce.

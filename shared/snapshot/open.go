@@ -44,7 +44,10 @@ var (
 //
 // One Ed25519 signature is checked per answer: the statement covers the body, so the
 // payload's own signature (Reply.Signature, still sent for tools that keep a payload apart
-// from its answer) is not needed here.
+// from its answer, and for clients of the previous format) is not needed here. A statement in
+// the previous format (from a control server older than this client, or one answering a
+// client that did not ask for version 2) names no body: then the payload's own signature is
+// checked too, two checks as before.
 func Open(pub ed25519.PublicKey, held uint64, nonce string, rep Reply) (*Answer, error) {
 	f, err := VerifyFreshness(pub, rep.Freshness)
 	if err != nil {
@@ -61,8 +64,21 @@ func Open(pub ed25519.PublicKey, held uint64, nonce string, rep Reply) (*Answer,
 	case kind != KindSnapshot && kind != KindDelta:
 		return nil, fmt.Errorf("%w %q", ErrUnknownKind, rep.Kind)
 	}
-	if !f.Names(rep.NotModified, kind, rep.Body) {
-		return nil, ErrNotThisAnswer
+	switch {
+	case !f.V1:
+		if !f.Names(rep.NotModified, kind, rep.Body) {
+			return nil, ErrNotThisAnswer
+		}
+	case rep.NotModified:
+	case kind == KindDelta: // a statement in the previous format names no body: the payload's
+		// own signature vouches for it, as before version 2
+		if err := VerifyDelta(pub, rep.Body, rep.Signature); err != nil {
+			return nil, err
+		}
+	default:
+		if err := Verify(pub, rep.Body, rep.Signature); err != nil {
+			return nil, err
+		}
 	}
 	a := &Answer{Fresh: f}
 	var got uint64

@@ -100,6 +100,10 @@ func TestOpen(t *testing.T) {
 	// control server writes it.
 	v1Stmt := fmt.Sprintf("7;%d;%s", now.UnixMilli(), nonce)
 	v1 := v1Stmt + ";" + base64.StdEncoding.EncodeToString(ed25519.Sign(priv, []byte("portcullis-freshness-v1\n"+v1Stmt)))
+	if got := snapshot.SignFreshnessV1(priv, 7, now, nonce); got != v1 {
+		t.Fatalf("SignFreshnessV1 = %q, want the previous format %q", got, v1)
+	}
+	v1WrongDomain := v1Stmt + ";" + base64.StdEncoding.EncodeToString(ed25519.Sign(priv, []byte("portcullis-freshness-v2\n"+v1Stmt)))
 
 	for _, tc := range []struct {
 		name string
@@ -141,8 +145,20 @@ func TestOpen(t *testing.T) {
 		}), snapshot.ErrMalformedFreshness, ""},
 		{"freshness for another version", 0, with(full, func(r *snapshot.Reply) { r.Freshness = answer(8, snapshot.KindSnapshot, snap) }), snapshot.ErrVersionMismatch, ""},
 		{"not modified for another version", 6, snapshot.Reply{NotModified: true, Freshness: fresh(7, now)}, snapshot.ErrVersionMismatch, ""},
-		{"previous statement format (older control server)", 7, snapshot.Reply{NotModified: true, Freshness: v1}, snapshot.ErrOldFreshness, ""},
-		{"previous statement format on a delta", 6, with(dl, func(r *snapshot.Reply) { r.Freshness = v1 }), snapshot.ErrOldFreshness, ""},
+		// The previous format (an older control server, or a filter that did not ask for
+		// version 2): taken, with the payload's own signature vouching for the body.
+		{"previous statement format, not modified", 7, snapshot.Reply{NotModified: true, Freshness: v1}, nil, "current"},
+		{"previous statement format on a delta", 6, with(dl, func(r *snapshot.Reply) { r.Freshness = v1 }), nil, "delta"},
+		{"previous statement format on a snapshot", 0, with(full, func(r *snapshot.Reply) { r.Freshness = v1 }), nil, "snapshot"},
+		{"previous format, delta body altered", 6, with(dl, func(r *snapshot.Reply) {
+			r.Freshness, r.Body = v1, []byte(strings.Replace(string(delta), `"t0"`, `"t8"`, 1))
+		}), snapshot.ErrBadSignature, ""},
+		{"previous format, delta without its own signature", 6, with(dl, func(r *snapshot.Reply) { r.Freshness, r.Signature = v1, "" }), snapshot.ErrNoSignature, ""},
+		{"previous format, snapshot signed as a delta", 0, with(full, func(r *snapshot.Reply) {
+			r.Freshness, r.Signature = v1, snapshot.SignDelta(priv, snap)
+		}), snapshot.ErrBadSignature, ""},
+		{"previous format replayed", 7, snapshot.Reply{NotModified: true, Freshness: snapshot.SignFreshnessV1(priv, 7, now, "earlier-poll")}, snapshot.ErrNotThisPoll, ""},
+		{"previous format, version 2 domain", 7, snapshot.Reply{NotModified: true, Freshness: v1WrongDomain}, snapshot.ErrBadSignature, ""},
 
 		// The statement binds the body: a valid statement vouches for no other body.
 		{"delta body swapped for another validly signed delta", 6, with(dl, func(r *snapshot.Reply) {

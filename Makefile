@@ -58,6 +58,7 @@ FUZZ_TARGETS := \
 	./shared/snapshot:FuzzDecode \
 	./shared/keytable:FuzzParse \
 	./shared/snapshot:FuzzVerify \
+	./shared/snapshot:FuzzVerifySignature \
 	./shared/snapshot:FuzzParseUsage \
 	./shared/engine:FuzzPath \
 	./shared/engine:FuzzCredentials \

@@ -114,6 +114,9 @@ func (s *Service) ImportKeys(ctx context.Context, who auth.Principal, lines iter
 		if c.count == 0 {
 			return invalid("", "no keys: the body must hold one JSON object per line")
 		}
+		if err := roomForKeys(ctx, tx, 0); err != nil { // the imported keys are stored already
+			return err
+		}
 		res = ImportResult{Imported: c.count, Version: st.Version}
 		return audit(ctx, tx, now, who, "key.import", "keys", st.Version, nil,
 			importAudit{Imported: c.count, FirstID: c.firstID, LastID: c.lastID})

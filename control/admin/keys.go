@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,6 +77,9 @@ func (s *Service) CreateKey(ctx context.Context, who auth.Principal, in NewKey) 
 			return err
 		}
 		if err := validateKey(&k, now, tiers); err != nil {
+			return err
+		}
+		if err := roomForKeys(ctx, tx, 1); err != nil {
 			return err
 		}
 		if err := tx.InsertKey(ctx, k); err != nil {
@@ -288,4 +292,25 @@ func keyPath(path string) (i int, field string, ok bool) {
 		return i, strings.TrimPrefix(field, "."), true
 	}
 	return 0, "", false
+}
+
+// ErrTooManyKeys is returned when a snapshot could not carry the keys a request adds.
+var ErrTooManyKeys = fmt.Errorf("a snapshot carries at most %d keys that are not revoked; revoke some first", policy.MaxKeys)
+
+// roomForKeys refuses adding n keys when the snapshot could not carry them: the control server
+// would refuse to publish that version and every later one, so the request fails instead.
+func roomForKeys(ctx context.Context, tx store.Tx, n int) error {
+	// Counting is O(keys) (≈ 0.1 s at a million on PostgreSQL); below the limit by the
+	// cheap upper bound, there is room without counting.
+	if ever, err := tx.KeysEverStored(ctx); err != nil || ever+int64(n) <= policy.MaxKeys {
+		return err
+	}
+	live, err := tx.LiveKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if live+n > policy.MaxKeys {
+		return ErrTooManyKeys
+	}
+	return nil
 }

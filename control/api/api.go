@@ -59,6 +59,7 @@ type server struct {
 	cfg     Config
 	m       apiMetrics
 	limiter *limiter
+	digest  snapshotDigest
 }
 
 // New returns the API's router.

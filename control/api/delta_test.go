@@ -115,3 +115,43 @@ func TestSnapshotPollFromAhead(t *testing.T) {
 		}
 	})
 }
+
+// TestPollFreshnessFormats: a filter that asks for version 2 statements (fresh=2) gets one
+// naming the answer's body; one that does not — a filter older than this server — gets the
+// previous format, which it can check. Either is taken by the current client.
+func TestPollFreshnessFormats(t *testing.T) {
+	e := newEnv(t, "sqlite", envOptions{})
+	pub := e.pub.PublicKey()
+	v0 := e.pub.Current().Version
+	for _, tc := range []struct {
+		name, query string
+		status      int
+		v1          bool
+	}{
+		{"snapshot, version 2 asked", "&fresh=2", http.StatusOK, false},
+		{"snapshot, previous format", "", http.StatusOK, true},
+		{"not modified, version 2 asked", "&fresh=2&wait=0", http.StatusNotModified, false},
+		{"not modified, previous format", "&wait=0", http.StatusNotModified, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			held := uint64(0)
+			if tc.status == http.StatusNotModified {
+				held = v0
+			}
+			r := e.do("GET", "/v1/snapshot?nonce=n1&version="+strconv.FormatUint(held, 10)+tc.query, dataplaneToken, nil)
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d", r.status, tc.status)
+			}
+			f, err := snapshot.VerifyFreshness(pub, r.header.Get(snapshot.FreshnessHeader))
+			if err != nil || f.V1 != tc.v1 {
+				t.Fatalf("statement %q: %+v, %v; want previous format %v", r.header.Get(snapshot.FreshnessHeader), f, err, tc.v1)
+			}
+			_, err = snapshot.Open(pub, held, "n1", snapshot.Reply{NotModified: r.status == http.StatusNotModified,
+				Kind: r.header.Get(snapshot.PayloadHeader), Signature: r.header.Get(snapshot.SignatureHeader),
+				Freshness: r.header.Get(snapshot.FreshnessHeader), Body: r.body})
+			if err != nil {
+				t.Fatalf("answer refused: %v", err)
+			}
+		})
+	}
+}

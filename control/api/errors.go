@@ -97,6 +97,8 @@ func errorFor(err error) *apiError {
 		return e
 	case errors.Is(err, admin.ErrRevoked):
 		return &apiError{status: http.StatusConflict, code: "key_revoked", msg: err.Error()}
+	case errors.Is(err, admin.ErrTooManyKeys):
+		return &apiError{status: http.StatusConflict, code: "too_many_keys", msg: err.Error()}
 	case errors.Is(err, admin.ErrTooManyRevocations):
 		return &apiError{status: http.StatusConflict, code: "too_many_revocations", msg: err.Error()}
 	case errors.Is(err, admin.ErrLastAdmin):

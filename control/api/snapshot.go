@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/sha256"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,7 +13,8 @@ import (
 // pollSnapshot answers GET /v1/snapshot?version=N&wait=S[&delta=1]: the current snapshot at
 // once if it is newer than N — as a delta from N when the client takes deltas and the publisher
 // has one — else the request is held until a newer one is published or S seconds pass (304).
-// Every answer carries a freshness statement signed as it is written. A client holding a
+// Every answer carries a freshness statement signed as it is written, naming the answer's
+// kind and the SHA-256 of its body. A client holding a
 // version above the published one makes the server move its version past it first (CatchUp).
 // The usage report on the request is recorded first, whatever the answer.
 func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +48,7 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 		}
 		issued, hasIssued = n, true
 	}
+	v2 := q.Get(snapshot.FreshnessParam) == "2"
 	nonce := q.Get(snapshot.NonceParam)
 	if nonce != "" && snapshot.CheckNonce(nonce) != nil {
 		s.fail(w, r, badParam("nonce", "must be 1-%d letters, digits, '-' or '_'", snapshot.MaxNonceBytes))
@@ -74,14 +77,16 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 			if deltas {
 				if d := s.cfg.Publisher.Delta(have, issued, hasIssued, head); d != nil {
 					s.m.deltas.Inc()
-					s.answer(w, snapshot.KindDelta, d.Version, d.Payload, d.Signature, nonce)
+					s.answer(w, v2, snapshot.KindDelta, d.Version, d.Payload, d.Signature, nonce,
+						func() [sha256.Size]byte { return sha256.Sum256(d.Payload) })
 					return
 				}
 			}
 			// The full snapshot of the head may still be being built (seconds at a million
 			// keys): wait for it within the poll's time.
 			if full := s.cfg.Publisher.Current(); full != nil && full.Version > have {
-				s.answer(w, snapshot.KindSnapshot, full.Version, full.Payload, full.Signature, nonce)
+				s.answer(w, v2, snapshot.KindSnapshot, full.Version, full.Payload, full.Signature, nonce,
+					func() [sha256.Size]byte { return s.digest.get(full) })
 				return
 			}
 		}
@@ -97,14 +102,19 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 		if cur := s.cfg.Publisher.Current(); cur != nil && cur.Version > have {
 			// Held until the timeout while the newest full snapshot was built: answer with
 			// the one there is rather than nothing.
-			s.answer(w, snapshot.KindSnapshot, cur.Version, cur.Payload, cur.Signature, nonce)
+			s.answer(w, v2, snapshot.KindSnapshot, cur.Version, cur.Payload, cur.Signature, nonce,
+				func() [sha256.Size]byte { return s.digest.get(cur) })
 			return
 		}
 		if head := s.cfg.Publisher.Head(); head != nil {
 			// The published version, even when the client holds an older one whose successor is
 			// still being built: the client refuses the answer (it names another version) and
 			// keeps its policy, rather than hearing that what it holds is current.
-			w.Header().Set(snapshot.FreshnessHeader, s.cfg.Publisher.Freshness(head.Version, nonce))
+			stmt := s.cfg.Publisher.FreshnessV1(head.Version, nonce)
+			if v2 {
+				stmt = s.cfg.Publisher.Freshness(head.Version, nonce)
+			}
+			w.Header().Set(snapshot.FreshnessHeader, stmt)
 		}
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -112,15 +122,20 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 }
 
 // answer writes one poll answer: the payload of kind at version, with its signature and a
-// freshness statement for the poll's nonce.
-func (s *server) answer(w http.ResponseWriter, kind string, version uint64, payload []byte, sig, nonce string) {
+// freshness statement for the poll's nonce — in version 2 (v2: the client asked for it) naming
+// the payload's SHA-256, digest(), else in the previous format, which names no body.
+func (s *server) answer(w http.ResponseWriter, v2 bool, kind string, version uint64, payload []byte, sig, nonce string, digest func() [sha256.Size]byte) {
+	stmt := s.cfg.Publisher.FreshnessV1(version, nonce)
+	if v2 {
+		stmt = s.cfg.Publisher.AnswerFreshness(version, nonce, kind, digest())
+	}
 	s.m.served.Inc()
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set(snapshot.PayloadHeader, kind)
 	h.Set(snapshot.SignatureHeader, sig)
 	h.Set(snapshot.VersionHeader, strconv.FormatUint(version, 10))
-	h.Set(snapshot.FreshnessHeader, s.cfg.Publisher.Freshness(version, nonce))
+	h.Set(snapshot.FreshnessHeader, stmt)
 	h.Set("Content-Length", strconv.Itoa(len(payload)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(payload)

@@ -81,6 +81,11 @@ type Tx interface {
 	ListKeys(ctx context.Context, after int64, limit int) ([]Key, error)
 	// PublishedKeys returns every key that is not revoked, ordered by id.
 	PublishedKeys(ctx context.Context) ([]Key, error)
+	// LiveKeys counts the keys that are not revoked: the keys a snapshot carries.
+	LiveKeys(ctx context.Context) (int, error)
+	// KeysEverStored bounds LiveKeys from above at the cost of one index lookup: the highest
+	// Seq (keys are never deleted, so no more keys than that were ever stored).
+	KeysEverStored(ctx context.Context) (int64, error)
 	// KeysChangedSince returns the keys, revoked ones included, that a version in (after, upTo]
 	// created or last changed, ordered by id: what a snapshot version changed, read without
 	// reading every key. A key written in a transaction counts as changed by the version that

@@ -49,6 +49,7 @@ func BenchmarkPublishLatency(b *testing.B) {
 					}
 					if keys >= 100_000 { // a full snapshot of 11 MB (100k) to 113 MB (1M) per VM
 						c.ReadyTimeout, c.PollTimeout = 15*time.Minute, 2*time.Minute // the filter's maximum
+						c.MaxCallResponseBytes = 256 << 20                            // the filter's own bound
 					}
 				})
 				vms := int64(len(e.Host().VMs()))

@@ -78,6 +78,9 @@ type Config struct {
 	ReloadBackoff time.Duration
 	// ReadyTimeout bounds the wait for every VM to apply the first snapshot (default 30s).
 	ReadyTimeout time.Duration
+	// MaxCallResponseBytes bounds a poll answer the host hands the filter (wasmhost's
+	// option; 0: its 64 MiB default, below a 1,000,000-key snapshot's 113 MB).
+	MaxCallResponseBytes int
 	// Logger receives the control server's and the gateway's logs; nil discards them.
 	Logger *slog.Logger
 	// BeforeFilter, when set, runs once the control server serves and before the filter
@@ -205,12 +208,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		Workers:      cfg.Workers,
 		PluginConfig: pluginConfig,
 		PluginName:   "portcullis", RootID: "portcullis", VMID: "portcullis",
-		Clusters:            map[string]string{ControlCluster: s.clusterURL()},
-		Logger:              cfg.Logger,
-		CompilationCacheDir: cfg.CompilationCacheDir,
-		Clock:               cfg.Clock,
-		ReloadOnTrap:        cfg.ReloadOnTrap,
-		ReloadBackoff:       cfg.ReloadBackoff,
+		Clusters:             map[string]string{ControlCluster: s.clusterURL()},
+		Logger:               cfg.Logger,
+		CompilationCacheDir:  cfg.CompilationCacheDir,
+		Clock:                cfg.Clock,
+		ReloadOnTrap:         cfg.ReloadOnTrap,
+		ReloadBackoff:        cfg.ReloadBackoff,
+		MaxCallResponseBytes: cfg.MaxCallResponseBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stack: starting the filter: %w", err)

@@ -58,14 +58,18 @@ func (tp *tamperer) handler(target string) http.Handler {
 		switch tp.mode {
 		case "flip": // the signed payload changed (snapshot or delta), still valid JSON
 			body = bytes.Replace(body, []byte(`"version":`), []byte(`"version": `), 1)
-		case "foreign": // a payload signed by somebody else's key, in the right domain
+		case "foreign": // the whole answer signed by somebody else's key, in the right domains
 			if kind == snapshot.KindDelta {
 				r.Header.Set(snapshot.SignatureHeader, snapshot.SignDelta(tp.foreign, body))
 			} else {
 				r.Header.Set(snapshot.SignatureHeader, snapshot.Sign(tp.foreign, body))
 			}
-		case "unsigned":
+			version, _ := strconv.ParseUint(r.Header.Get(snapshot.VersionHeader), 10, 64)
+			r.Header.Set(snapshot.FreshnessHeader, snapshot.SignAnswerFreshness(tp.foreign, version, time.Now(),
+				r.Request.URL.Query().Get(snapshot.NonceParam), kind, body))
+		case "unsigned": // no signature of any kind
 			r.Header.Del(snapshot.SignatureHeader)
+			r.Header.Del(snapshot.FreshnessHeader)
 		case "replay": // an older answer, validly signed by the real server, headers and all
 			body = tp.first.body
 			r.Header.Set(snapshot.SignatureHeader, tp.first.sig)

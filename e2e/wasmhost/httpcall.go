@@ -26,10 +26,6 @@ import (
 const (
 	// maxCallsPerVM bounds http_calls in flight per VM; more is InternalFailure at dispatch.
 	maxCallsPerVM = 1024
-	// maxCallResponseBytes bounds a response body; a longer one fails the call. Envoy's async
-	// client buffers a callout's whole response; the bound is the filter's own for a snapshot
-	// (filter/plugin maxSnapshotBytes), so that a 1,000,000-key snapshot (113 MB) arrives.
-	maxCallResponseBytes = 256 << 20
 	// maxCallTimeout stands in for "no timeout" (timeout 0), which Envoy allows but a test
 	// host must not: every call ends.
 	maxCallTimeout = 5 * time.Minute
@@ -146,8 +142,9 @@ func (h *Host) roundTrip(req *http.Request) *callResponse {
 		return routerReply(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure")
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCallResponseBytes+1))
-	if err != nil || len(body) > maxCallResponseBytes {
+	limit := h.opts.MaxCallResponseBytes
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
+	if err != nil || len(body) > limit {
 		return &callResponse{failed: true}
 	}
 	return &callResponse{

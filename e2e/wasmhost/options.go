@@ -40,6 +40,10 @@ type Options struct {
 	// BufferLimit bounds the body data held for the filter per stream side (Envoy's
 	// per_connection_buffer_limit_bytes); 0 means 1 MiB, Envoy's default.
 	BufferLimit int
+	// MaxCallResponseBytes bounds an http_call's response body; a longer one fails the call
+	// (Envoy's async client buffers the whole response, bounded by the cluster's buffer
+	// settings). 0 means 64 MiB; a policy of 1,000,000 keys is a 113 MB snapshot.
+	MaxCallResponseBytes int
 	// ReloadOnTrap recreates a VM that trapped (Envoy's failure_policy FAIL_RELOAD). Until
 	// then, and without it, every stream on that VM gets 503.
 	ReloadOnTrap bool
@@ -80,6 +84,7 @@ type Options struct {
 }
 
 const (
+	defaultMaxCallResponse  = 64 << 20
 	defaultBufferLimit      = 1 << 20
 	defaultReloadBackoff    = time.Second
 	defaultMemoryLimitPages = 8192
@@ -96,6 +101,12 @@ func (o Options) withDefaults() (Options, map[string]*url.URL, error) {
 	}
 	if o.BufferLimit < 0 {
 		return o, nil, fmt.Errorf("buffer limit: %d is negative", o.BufferLimit)
+	}
+	if o.MaxCallResponseBytes < 0 {
+		return o, nil, fmt.Errorf("max call response bytes: %d is negative", o.MaxCallResponseBytes)
+	}
+	if o.MaxCallResponseBytes == 0 {
+		o.MaxCallResponseBytes = defaultMaxCallResponse
 	}
 	if o.BufferLimit == 0 {
 		o.BufferLimit = defaultBufferLimit

@@ -19,7 +19,7 @@ func (s signer) deltaReply(t *testing.T, base, version uint64, c policy.Changes)
 		t.Fatal(err)
 	}
 	return [][2]string{{":status", "200"}, {snapshot.PayloadHeader, snapshot.KindDelta},
-		{snapshot.SignatureHeader, snapshot.SignDelta(s.priv, payload)}, s.fresh(version)}, payload
+		{snapshot.SignatureHeader, snapshot.SignDelta(s.priv, payload)}, s.answer(version, snapshot.KindDelta, payload)}, payload
 }
 
 // scenarioKey is a key of the scenario policy, as a delta would carry it.
@@ -64,8 +64,47 @@ func TestPollAppliesDelta(t *testing.T) {
 	if v, _ := host.GetGaugeMetric("portcullis_policy_version"); v != 6 {
 		t.Fatalf("policy version = %d, want 6", v)
 	}
-	if p := pathOf(lastPoll(t, host).Headers); p != "/v1/snapshot?version=6&wait=5&delta=1&nonce=test-nonce" {
+	if p := pathOf(lastPoll(t, host).Headers); p != "/v1/snapshot?version=6&wait=5&delta=1&nonce=test-nonce&fresh=2" {
 		t.Fatalf("next poll = %q", p)
+	}
+}
+
+// TestPollTakesThePreviousFreshnessFormat: a control server older than the filter signs
+// statements in the previous format, which name no body; the filter takes them, checking the
+// payload's own signature instead, and refuses a body that signature does not cover.
+func TestPollTakesThePreviousFreshnessFormat(t *testing.T) {
+	s := newSigner(t)
+	host, _ := nativeLeg.start(t, s.config(false))
+	previous := func(hs [][2]string, version uint64) [][2]string {
+		out := append([][2]string(nil), hs...)
+		for i := range out {
+			if out[i][0] == snapshot.FreshnessHeader {
+				out[i][1] = snapshot.SignFreshnessV1(s.priv, version, s.now(), testNonce)
+			}
+		}
+		return out
+	}
+	hs, body := s.snapshotReply(t, 5, scenario.Policy)
+	host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, previous(hs, 5), nil, body)
+	if o, _ := send(host, &apiReq); o.Status != 0 {
+		t.Fatalf("after a snapshot with a previous-format statement: %d", o.Status)
+	}
+	// A delta body its own signature does not cover: refused, the key stays.
+	hs, body = s.deltaReply(t, 5, 6, revokeFull(t))
+	forged := []byte(strings.Replace(string(body), `"version":6`, `"version":7`, 1))
+	host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, previous(hs, 7), nil, forged)
+	if o, _ := send(host, &apiReq); o.Status != 0 {
+		t.Fatalf("after a forged delta: %d, want the key still allowed", o.Status)
+	}
+	if n, _ := host.GetCounterMetric("portcullis_snapshots_rejected_total"); n != 1 {
+		t.Fatalf("rejections = %d, want 1", n)
+	}
+	hs, body = s.snapshotReply(t, 6, scenario.Policy)
+	host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, previous(hs, 6), nil, body)
+	hs, body = s.deltaReply(t, 6, 7, revokeFull(t))
+	host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, previous(hs, 7), nil, body)
+	if o, _ := send(host, &apiReq); o.Status != 401 {
+		t.Fatalf("after a delta with a previous-format statement revoking k-full: %d, want 401", o.Status)
 	}
 }
 
@@ -82,9 +121,19 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 		{"duplicated (already at its version)", func(t *testing.T) ([][2]string, []byte) { return s.deltaReply(t, 4, 5, revokeFull(t)) }},
 		{"reordered (base ahead of the version held)", func(t *testing.T) ([][2]string, []byte) { return s.deltaReply(t, 6, 7, revokeFull(t)) }},
 		{"forged", func(t *testing.T) ([][2]string, []byte) { return other.deltaReply(t, 5, 6, revokeFull(t)) }},
-		{"snapshot signature on a delta", func(t *testing.T) ([][2]string, []byte) {
+		{"a snapshot's statement on a delta", func(t *testing.T) ([][2]string, []byte) {
 			hs, body := s.deltaReply(t, 5, 6, revokeFull(t))
-			hs[2][1] = snapshot.Sign(s.priv, body)
+			hs[3] = s.answer(6, snapshot.KindSnapshot, body)
+			return hs, body
+		}},
+		{"a not-modified statement on a delta", func(t *testing.T) ([][2]string, []byte) {
+			hs, body := s.deltaReply(t, 5, 6, revokeFull(t))
+			hs[3] = s.fresh(6)
+			return hs, body
+		}},
+		{"body swapped for another validly signed delta", func(t *testing.T) ([][2]string, []byte) {
+			hs, _ := s.deltaReply(t, 5, 6, policy.Changes{})
+			_, body := s.deltaReply(t, 5, 6, revokeFull(t))
 			return hs, body
 		}},
 		{"tampered", func(t *testing.T) ([][2]string, []byte) {
@@ -93,7 +142,7 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 		}},
 		{"replayed (freshness for another poll)", func(t *testing.T) ([][2]string, []byte) {
 			hs, body := s.deltaReply(t, 5, 6, revokeFull(t))
-			hs[3][1] = snapshot.SignFreshness(s.priv, 6, time.Now(), "an-earlier-poll")
+			hs[3][1] = snapshot.SignAnswerFreshness(s.priv, 6, time.Now(), "an-earlier-poll", snapshot.KindDelta, body)
 			return hs, body
 		}},
 		{"does not apply (removes a key not in force, then revokes k-full)", func(t *testing.T) ([][2]string, []byte) {
@@ -120,7 +169,7 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 				t.Fatalf("the policy in force changed: k-full %d %s", o.Status, o.Body)
 			}
 			poll := lastPoll(t, host)
-			if p := pathOf(poll.Headers); p != "/v1/snapshot?version=5&wait=5&nonce=test-nonce" {
+			if p := pathOf(poll.Headers); p != "/v1/snapshot?version=5&wait=5&nonce=test-nonce&fresh=2" {
 				t.Fatalf("poll after a refused delta = %q, want a full snapshot asked for", p)
 			}
 			revoked := strings.Replace(scenario.Policy, `"id": "k-full", "name": "Full Access"`, `"id": "k-full", "name": "Full Access", "active": false`, 1)
@@ -129,7 +178,7 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 			if o, _ := send(host, &apiReq); o.Status != 401 {
 				t.Fatalf("after the full snapshot: k-full %d, want 401", o.Status)
 			}
-			if p := pathOf(lastPoll(t, host).Headers); p != "/v1/snapshot?version=6&wait=5&delta=1&nonce=test-nonce" {
+			if p := pathOf(lastPoll(t, host).Headers); p != "/v1/snapshot?version=6&wait=5&delta=1&nonce=test-nonce&fresh=2" {
 				t.Fatalf("poll after the full snapshot = %q, want deltas offered again", p)
 			}
 		})
@@ -143,7 +192,7 @@ func TestPollRefusesBadDeltas(t *testing.T) {
 func TestRestartedFilterRefusesReplay(t *testing.T) {
 	s := newSigner(t)
 	old, oldBody := s.snapshotReply(t, 3, scenario.Policy) // recorded from an earlier poll
-	old[2][1] = snapshot.SignFreshness(s.priv, 3, time.Now(), "an-earlier-poll")
+	old[2][1] = snapshot.SignAnswerFreshness(s.priv, 3, time.Now(), "an-earlier-poll", snapshot.KindSnapshot, oldBody)
 
 	host, _ := nativeLeg.start(t, s.config(false)) // the restart
 	host.CallOnHttpCallResponse(lastPoll(t, host).CalloutID, old, nil, oldBody)

@@ -58,7 +58,7 @@ func (p *pluginContext) poll() {
 		path += "&" + snapshot.IssuedParam + "=" + strconv.FormatInt(p.issued.UnixMicro(), 10)
 	}
 	nonce := makeNonce()
-	path += "&" + snapshot.NonceParam + "=" + nonce
+	path += "&" + snapshot.NonceParam + "=" + nonce + "&" + snapshot.FreshnessParam + "=2"
 	headers := [][2]string{
 		{":method", "GET"},
 		{":path", path},
@@ -243,8 +243,10 @@ func (p *pluginContext) applyDelta(d *snapshot.Delta, bodySize int) error {
 		return err
 	}
 	took := p.applied(d.Version, d.IssuedAt, p.metrics.deltaApplied, start)
-	proxywasm.LogInfof("portcullis: applied policy version %d as a delta from %d (%d keys put, %d removed; %d bytes) in %v",
-		d.Version, d.Base, len(d.Changes.PutKeys), len(d.Changes.RemoveKeys), bodySize, took.Round(time.Microsecond))
+	c := d.Changes
+	proxywasm.LogInfof("portcullis: applied policy version %d as a delta from %d (%d keys put, %d removed; %d revocations put, %d removed; %d webhook verifiers put, %d removed; %d bytes) in %v",
+		d.Version, d.Base, len(c.PutKeys), len(c.RemoveKeys), len(c.PutRevocations), len(c.RemoveRevocations),
+		len(c.PutWebhooks), len(c.RemoveWebhooks), bodySize, took.Round(time.Microsecond))
 	return nil
 }
 

@@ -42,9 +42,15 @@ const testNonce = "test-nonce"
 
 func init() { makeNonce = func() string { return testNonce } }
 
-// fresh is the freshness header the control server sends with an answer for version.
+// fresh is the freshness header the control server sends with a "not modified" for version.
 func (s signer) fresh(version uint64) [2]string {
 	return [2]string{snapshot.FreshnessHeader, snapshot.SignFreshness(s.priv, version, s.now(), testNonce)}
+}
+
+// answer is the freshness header the control server sends with a 200 answer for version whose
+// body is a payload of kind.
+func (s signer) answer(version uint64, kind string, body []byte) [2]string {
+	return [2]string{snapshot.FreshnessHeader, snapshot.SignAnswerFreshness(s.priv, version, s.now(), testNonce, kind, body)}
 }
 
 // notModified is the control server's 304 for a client holding version.
@@ -77,7 +83,8 @@ func (s signer) snapshotReplyAt(t *testing.T, version uint64, doc string, issued
 	if err != nil {
 		t.Fatal(err)
 	}
-	return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, payload)}, s.fresh(version)}, payload
+	return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, payload)},
+		s.answer(version, snapshot.KindSnapshot, payload)}, payload
 }
 
 // lastPoll ticks and returns the poll the filter dispatched.
@@ -123,7 +130,7 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 		t.Fatalf("before any snapshot: %d %s, want 503 policy_unavailable", o.Status, o.Body)
 	}
 	poll := lastPoll(t, host)
-	if poll.Upstream != "control" || pathOf(poll.Headers) != "/v1/snapshot?version=0&wait=5&delta=1&nonce=test-nonce" ||
+	if poll.Upstream != "control" || pathOf(poll.Headers) != "/v1/snapshot?version=0&wait=5&delta=1&nonce=test-nonce&fresh=2" ||
 		header(poll.Headers, "authorization") != "Bearer dp-secret-token" || header(poll.Headers, ":authority") != "portcullis-control" {
 		t.Fatalf("poll = %+v", poll)
 	}
@@ -158,7 +165,7 @@ func TestPollAppliesSignedSnapshot(t *testing.T) {
 		t.Fatalf("%d polls dispatched, want the answered one and one started at once", len(calls))
 	}
 	again := calls[1]
-	if p := pathOf(again.Headers); p != "/v1/snapshot?version=7&wait=5&delta=1&nonce=test-nonce" {
+	if p := pathOf(again.Headers); p != "/v1/snapshot?version=7&wait=5&delta=1&nonce=test-nonce&fresh=2" {
 		t.Fatalf("next poll path = %q", p)
 	}
 	// It came back "not modified"; the poll after it, on the tick, reports the key's use and
@@ -189,27 +196,37 @@ func TestPollKeepsLastGoodPolicy(t *testing.T) {
 			return hs, []byte(strings.Replace(string(body), `"version":9`, `"version":10`, 1))
 		}, "portcullis_snapshots_rejected_total"},
 		{"signed by another key", func(t *testing.T) ([][2]string, []byte) { return other.snapshotReply(t, 9, revoked) }, "portcullis_snapshots_rejected_total"},
-		{"no signature", func(t *testing.T) ([][2]string, []byte) {
-			_, body := s.snapshotReply(t, 9, revoked)
-			return [][2]string{{":status", "200"}, s.fresh(9)}, body
+		{"no freshness statement", func(t *testing.T) ([][2]string, []byte) {
+			hs, body := s.snapshotReply(t, 9, revoked)
+			return hs[:2], body
+		}, "portcullis_snapshots_rejected_total"},
+		{"a not-modified statement on a snapshot", func(t *testing.T) ([][2]string, []byte) {
+			hs, body := s.snapshotReply(t, 9, revoked)
+			hs[2] = s.fresh(9)
+			return hs, body
+		}, "portcullis_snapshots_rejected_total"},
+		{"body swapped under a genuine statement", func(t *testing.T) ([][2]string, []byte) {
+			hs, _ := s.snapshotReply(t, 9, revoked)
+			_, other := s.snapshotReply(t, 9, scenario.Policy) // validly signed on its own
+			return hs, other
 		}, "portcullis_snapshots_rejected_total"},
 		{"older version", func(t *testing.T) ([][2]string, []byte) { return s.snapshotReply(t, 2, revoked) }, "portcullis_snapshots_rejected_total"},
 		{"same version", func(t *testing.T) ([][2]string, []byte) { return s.snapshotReply(t, 5, revoked) }, "portcullis_snapshots_rejected_total"},
 		{"signed garbage", func(t *testing.T) ([][2]string, []byte) {
 			body := []byte(`{"version":9,"policy":{"version":1,"routes":"nope"}}`)
-			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}, s.fresh(9)}, body
+			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}, s.answer(9, snapshot.KindSnapshot, body)}, body
 		}, "portcullis_snapshots_rejected_total"},
 		{"signed, with a malformed key table", func(t *testing.T) ([][2]string, []byte) {
 			_, body := s.snapshotReply(t, 9, revoked)
 			body = body[:len(body)-1] // the pool ends one byte short
-			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}, s.fresh(9)}, body
+			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}, s.answer(9, snapshot.KindSnapshot, body)}, body
 		}, "portcullis_snapshots_rejected_total"},
 		{"signed, with keys in the JSON and in a key table", func(t *testing.T) ([][2]string, []byte) {
 			_, body := s.snapshotReply(t, 9, revoked)
 			cut := strings.Index(string(body), "\n"+keytable.Magic)
 			json := strings.Replace(string(body[:cut]), `"policy":{`, `"policy":{"keys":[{"id":"x","sha256":"`+strings.Repeat("ab", 32)+`"}],`, 1)
 			body = append([]byte(json), body[cut:]...)
-			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}, s.fresh(9)}, body
+			return [][2]string{{":status", "200"}, {snapshot.SignatureHeader, snapshot.Sign(s.priv, body)}, s.answer(9, snapshot.KindSnapshot, body)}, body
 		}, "portcullis_snapshots_rejected_total"},
 		{"server error", func(t *testing.T) ([][2]string, []byte) { return [][2]string{{":status", "500"}}, []byte("oops") }, "portcullis_poll_failures_total"},
 		{"unreachable", func(t *testing.T) ([][2]string, []byte) { return nil, nil }, "portcullis_poll_failures_total"},
@@ -333,7 +350,7 @@ func TestPollSendsIssued(t *testing.T) {
 	calls := host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
 	host.CallOnHttpCallResponse(calls[len(calls)-1].CalloutID, hs, nil, body)
 	calls = host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
-	want := "/v1/snapshot?version=5&wait=5&delta=1&issued=" + strconv.FormatInt(issued.UnixMicro(), 10) + "&nonce=test-nonce"
+	want := "/v1/snapshot?version=5&wait=5&delta=1&issued=" + strconv.FormatInt(issued.UnixMicro(), 10) + "&nonce=test-nonce&fresh=2"
 	if p := header(calls[len(calls)-1].Headers, ":path"); p != want {
 		t.Fatalf("poll after version 5: %q, want %q", p, want)
 	}

@@ -13,12 +13,15 @@
 // SignatureHeader response header. The signed version inside the payload is authoritative;
 // VersionHeader is informational.
 //
-// The control server calls Encode and Sign; the filter calls Verify, then DecodeCompact. Verify always
-// runs before Decode, so the parser only ever sees bytes the control server signed.
+// The control server calls Encode and Sign; the filter calls Open, which checks the answer's
+// freshness statement — one Ed25519 signature that also names the body's SHA-256 — before
+// DecodeCompact, so the parser only ever sees bytes the control server signed.
 //
 // # Notes
 //
-// The package uses only the standard library and shared/*, and builds for wasip1: Decode runs
+// The package uses the standard library, shared/*, and curve25519-voi's curve arithmetic for
+// verifying signatures (verifySignature: the standard library's rules, faster in Wasm), and
+// builds for wasip1: Decode runs
 // inside the filter's Wasm VM, so it uses strictjson rather than reflection-based encoding/json,
 // and Encode writes JSON by hand so that encoding/json is not linked into the module at all.
 // Unknown fields are errors on decode: a snapshot that the filter cannot fully understand is

@@ -51,7 +51,7 @@ func verify(domain string, pub ed25519.PublicKey, payload []byte, sig string) er
 	if err != nil || n != ed25519.SignatureSize {
 		return ErrMalformedSignature
 	}
-	if !ed25519.Verify(pub, message(domain, payload), raw[:n]) {
+	if !verifySignature(pub, message(domain, payload), raw[:n]) {
 		return ErrBadSignature
 	}
 	return nil

@@ -26,7 +26,8 @@ const (
 	// EncodeUsage).
 	UsageHeader = "x-portcullis-usage"
 	// FreshnessHeader carries the signed freshness statement on every poll answer, 200 and
-	// 304 alike: "version;unix_ms;nonce;signature" (SignFreshness, VerifyFreshness).
+	// 304 alike: "version;unix_ms;nonce;kind;sha256;signature" (SignFreshness for a 304,
+	// SignAnswerFreshness for a 200, VerifyFreshness).
 	FreshnessHeader = "x-portcullis-freshness"
 	// PayloadHeader says what a 200 answer's body is: KindSnapshot (the default when absent)
 	// or KindDelta. It is not signed; a wrong kind only makes the signature check fail.

@@ -75,3 +75,30 @@ func testKeysChangedSince(t *testing.T, s store.Store) {
 		})
 	}
 }
+
+// testLiveKeys: revoked keys stay stored but are not counted.
+func testLiveKeys(t *testing.T, s store.Store) {
+	err := s.Write(ctx, func(tx store.Tx) error {
+		if err := tx.InsertKeys(ctx, []store.Key{key("k-1", "h1"), key("k-2", "h2"), key("k-3", "h3")}); err != nil {
+			return err
+		}
+		k := key("k-2", "h2")
+		k.Active, k.RevokedAt = false, t0us
+		return tx.UpdateKey(ctx, k)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var ever int64
+	err = s.Read(ctx, func(tx store.Tx) (err error) {
+		if n, err = tx.LiveKeys(ctx); err != nil {
+			return err
+		}
+		ever, err = tx.KeysEverStored(ctx)
+		return err
+	})
+	if err != nil || n != 2 || ever < 3 {
+		t.Fatalf("LiveKeys = %d, KeysEverStored = %d, %v; want 2 and at least 3", n, ever, err)
+	}
+}

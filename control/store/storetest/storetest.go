@@ -34,6 +34,7 @@ func Run(t *testing.T, open Open) {
 		{"KeyConflicts", testKeyConflicts},
 		{"KeysInTiers", testKeysInTiers},
 		{"KeysChangedSince", testKeysChangedSince},
+		{"LiveKeys", testLiveKeys},
 		{"InsertKeys", testInsertKeys},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},

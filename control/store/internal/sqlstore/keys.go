@@ -238,6 +238,24 @@ func (t *txn) PublishedKeys(ctx context.Context) ([]store.Key, error) {
 	return t.keys(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE revoked_at IS NULL ORDER BY id`)
 }
 
+func (t *txn) LiveKeys(ctx context.Context) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM api_keys) -
+		(SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL)`).Scan(&n)
+	if err != nil {
+		return 0, t.fail("count live keys", err)
+	}
+	return n, nil
+}
+
+func (t *txn) KeysEverStored(ctx context.Context) (int64, error) {
+	var n int64
+	if err := t.tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM api_keys`).Scan(&n); err != nil {
+		return 0, t.fail("read the highest key seq", err)
+	}
+	return n, nil
+}
+
 func (t *txn) KeysChangedSince(ctx context.Context, after, upTo uint64) ([]store.KeyChange, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+keyColumns+`, created_version, changed_version FROM api_keys
 		WHERE changed_version > $1 AND changed_version <= $2 ORDER BY id`, int64(after), int64(upTo))

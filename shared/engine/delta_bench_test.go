@@ -24,10 +24,7 @@ import (
 func BenchmarkApplyDelta(b *testing.B) {
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	for _, keys := range sizes(b, *deltaKeys) {
-		doc := testpolicy.Large(keys, 1_000)
-		extra := policy.Key{ID: "bench-new", SHA256: fmt.Sprintf("%064x", 42), Active: true, Permissions: []string{"read"}}
-		put := signedDelta(b, priv, 1, 2, policy.Changes{PutKeys: []policy.Key{extra}})
-		remove := signedDelta(b, priv, 2, 3, policy.Changes{RemoveKeys: []policy.KeyRef{{ID: extra.ID, SHA256: extra.SHA256}}})
+		doc, put, remove := deltaFixture(b, priv, keys)
 
 		b.Run(fmt.Sprintf("keys=%d/delta", keys), func(b *testing.B) {
 			e, err := engine.Compile(doc)
@@ -166,10 +163,7 @@ func collect() { runtime.GC() }
 func BenchmarkDeltaAnswerPaired(b *testing.B) {
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	for _, keys := range sizes(b, *deltaKeys) {
-		doc := testpolicy.Large(keys, 1_000)
-		extra := policy.Key{ID: "bench-new", SHA256: fmt.Sprintf("%064x", 42), Active: true, Permissions: []string{"read"}}
-		put := signedDelta(b, priv, 1, 2, policy.Changes{PutKeys: []policy.Key{extra}})
-		remove := signedDelta(b, priv, 2, 3, policy.Changes{RemoveKeys: []policy.KeyRef{{ID: extra.ID, SHA256: extra.SHA256}}})
+		doc, put, remove := deltaFixture(b, priv, keys)
 		const nonce = "bench-nonce"
 		reps := [2]snapshot.Reply{deltaAnswer(priv, put, 2, nonce), deltaAnswer(priv, remove, 3, nonce)}
 		// main's two checks, over what it signed: "portcullis-freshness-v1\n" + version;unix_ms;nonce
@@ -235,4 +229,14 @@ func BenchmarkDeltaAnswerPaired(b *testing.B) {
 			}
 		})
 	}
+}
+
+// deltaFixture is the policy of keys keys and 1,000 routes, and the two signed deltas the
+// benchmarks alternate: one key put (version 1 to 2), then removed (2 to 3).
+func deltaFixture(b *testing.B, priv ed25519.PrivateKey, keys int) (doc *policy.Document, put, remove signed) {
+	doc = testpolicy.Large(keys, 1_000)
+	extra := policy.Key{ID: "bench-new", SHA256: fmt.Sprintf("%064x", 42), Active: true, Permissions: []string{"read"}}
+	put = signedDelta(b, priv, 1, 2, policy.Changes{PutKeys: []policy.Key{extra}})
+	remove = signedDelta(b, priv, 2, 3, policy.Changes{RemoveKeys: []policy.KeyRef{{ID: extra.ID, SHA256: extra.SHA256}}})
+	return doc, put, remove
 }

@@ -66,6 +66,31 @@ func BenchmarkApplyDelta(b *testing.B) {
 			}
 		})
 
+		// And the rest alone: decoding the delta and applying it, alternately put and remove.
+		b.Run(fmt.Sprintf("keys=%d/decode-apply", keys), func(b *testing.B) {
+			e, err := engine.Compile(doc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			collect()
+			defer reportCPU(b)()
+			i := 0
+			for b.Loop() {
+				d := put
+				if i%2 == 1 {
+					d = remove
+				}
+				i++
+				dd, err := snapshot.DecodeDelta(d.payload)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := e.Apply(dd.Changes); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+
 		// What the filter does with a delta answer (filter/plugin accept): snapshot.Open — the
 		// freshness statement's one signature, the body's digest, the decode, the version rules
 		// — then engine.Apply.

@@ -2,17 +2,13 @@ package engine_test
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/portcullis/portcullis/shared/engine"
 	"github.com/portcullis/portcullis/shared/internal/testpolicy"
-	"github.com/portcullis/portcullis/shared/policy"
 	"github.com/portcullis/portcullis/shared/snapshot"
 )
 
@@ -73,21 +69,5 @@ func flatEngine(b *testing.B, keys int) (*engine.Engine, *engine.Request) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	i := keys - 1
-	if i%10 == 0 { // every tenth key is inactive
-		i--
-	}
-	if i < 0 { // one key, inactive: put an active one
-		i = 1
-		sum := sha256.Sum256([]byte(testpolicy.RawKey(i)))
-		if err := e.Apply(&policy.Changes{PutKeys: []policy.Key{{ID: "k1", SHA256: hex.EncodeToString(sum[:]), Active: true}}}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	req := &engine.Request{Method: "GET", Authority: "svc0.example.com", Path: "/svc/0/items",
-		Headers: [][2]string{{"x-api-key", testpolicy.RawKey(i)}, {"accept", "*/*"}}, Now: time.Now()}
-	if d := e.Decide(req); !d.Allow {
-		b.Fatalf("setup (%d keys): %s %s", keys, d.Code, fmt.Sprint(d.Status))
-	}
-	return e, req
+	return e, allowedRequest(b, e, keys, 1)
 }

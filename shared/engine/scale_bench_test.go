@@ -136,24 +136,7 @@ func BenchmarkScale(b *testing.B) {
 				b.ReportMetric(float64(quiet)/float64(keys), "quiet-B/key")
 			})
 			b.Run(name+"/allow", func(b *testing.B) {
-				i := keys - 1
-				if i%10 == 0 { // every tenth key is inactive
-					i--
-				}
-				if i < 0 {
-					i = 1 // keys=1: key 0 is inactive, so use a put key
-					sum := sha256.Sum256([]byte(testpolicy.RawKey(i)))
-					k := policy.Key{ID: "k1", SHA256: hex.EncodeToString(sum[:]), Active: true}
-					if err := e.Apply(&policy.Changes{PutKeys: []policy.Key{k}}); err != nil {
-						b.Fatal(err)
-					}
-				}
-				r := i % routes
-				req := &engine.Request{Method: "GET", Authority: fmt.Sprintf("svc%d.example.com", r), Path: fmt.Sprintf("/svc/%d/items", r),
-					Headers: [][2]string{{"x-api-key", testpolicy.RawKey(i)}, {"accept", "*/*"}}, Now: time.Now()}
-				if d := e.Decide(req); !d.Allow {
-					b.Fatalf("setup: %s", d.Code)
-				}
+				req := allowedRequest(b, e, keys, routes)
 				b.ReportAllocs()
 				defer reportCPU(b)()
 				for b.Loop() {
@@ -193,4 +176,30 @@ func heap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// allowedRequest is a request that e — compiled from testpolicy.Large(keys, routes) — allows:
+// the last active key on its route. With one key (inactive, as every tenth), an active key is
+// put first.
+func allowedRequest(b *testing.B, e *engine.Engine, keys, routes int) *engine.Request {
+	b.Helper()
+	i := keys - 1
+	if i%10 == 0 { // every tenth key is inactive
+		i--
+	}
+	if i < 0 {
+		i = 1 // keys=1: key 0 is inactive, so use a put key
+		sum := sha256.Sum256([]byte(testpolicy.RawKey(i)))
+		k := policy.Key{ID: "k1", SHA256: hex.EncodeToString(sum[:]), Active: true}
+		if err := e.Apply(&policy.Changes{PutKeys: []policy.Key{k}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	r := i % routes
+	req := &engine.Request{Method: "GET", Authority: fmt.Sprintf("svc%d.example.com", r), Path: fmt.Sprintf("/svc/%d/items", r),
+		Headers: [][2]string{{"x-api-key", testpolicy.RawKey(i)}, {"accept", "*/*"}}, Now: time.Now()}
+	if d := e.Decide(req); !d.Allow {
+		b.Fatalf("setup (%d keys): %s", keys, d.Code)
+	}
+	return req
 }

@@ -26,7 +26,6 @@ func TestCurrentNeverGoesBack(t *testing.T) {
 // TestStepOverTheKeyLimit: a version holding more keys than a snapshot can is not published
 // from the write either (its full snapshot could never be built).
 func TestStepOverTheKeyLimit(t *testing.T) {
-	p := New(nil, nil, Options{})
 	doc := histDoc(t, "/", nil)
 	for _, tc := range []struct {
 		held    int
@@ -38,10 +37,11 @@ func TestStepOverTheKeyLimit(t *testing.T) {
 		{policy.MaxKeys, []store.KeyChange{created("a", 2), revoked("b", 1)}, false},
 		{policy.MaxKeys, []store.KeyChange{updated("c", 1)}, false},
 	} {
-		head := newHead(1, time.Unix(1, 0), doc, tc.held)
-		s := stepFromWrite(head, 2, doc, tc.changed)
-		next := newHead(2, time.Unix(2, 0), doc, head.keysAfter(&s))
-		err := p.checkStepCount(next)
+		head, next := newHead(1, time.Unix(1, 0), doc), newHead(2, time.Unix(2, 0), doc)
+		head.keys = tc.held
+		s := stepFromWrite(head, next, tc.changed)
+		next.keys = head.keysAfter(&s)
+		err := next.checkKeyCount()
 		if (err != nil) != tc.wantErr {
 			t.Errorf("%d keys held, %d changed: %v, want error %v", tc.held, len(tc.changed), err, tc.wantErr)
 		}

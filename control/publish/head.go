@@ -2,6 +2,7 @@ package publish
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -35,8 +36,10 @@ type Head struct {
 	keys int
 }
 
-func newHead(version uint64, issuedAt time.Time, doc *policy.Document, keys int) *Head {
-	return &Head{Version: version, IssuedAt: issuedAt.UTC(), doc: doc, outside: encodeOutsideKeys(doc), keys: keys}
+// newHead is the head of version whose document without keys is doc; its key count is set by
+// the caller once known.
+func newHead(version uint64, issuedAt time.Time, doc *policy.Document) *Head {
+	return &Head{Version: version, IssuedAt: issuedAt.UTC(), doc: doc, outside: encodeOutsideKeys(doc)}
 }
 
 // keysAfter is how many keys the step from h leaves.
@@ -50,10 +53,18 @@ func (h *Head) keysAfter(s *step) int {
 	return n
 }
 
-// sameOutside reports whether doc differs from the head's only in keys, revocations and
-// verifiers.
-func (h *Head) sameOutside(doc *policy.Document) bool {
-	return h.outside != nil && bytes.Equal(h.outside, encodeOutsideKeys(doc))
+// sameOutside reports whether next's document differs from the head's only in keys,
+// revocations and verifiers.
+func (h *Head) sameOutside(next *Head) bool {
+	return h.outside != nil && bytes.Equal(h.outside, next.outside)
+}
+
+// checkKeyCount refuses a version that holds more keys than a snapshot can.
+func (h *Head) checkKeyCount() error {
+	if h.keys > policy.MaxKeys {
+		return fmt.Errorf("build snapshot %d: %d keys (a snapshot holds at most %d)", h.Version, h.keys, policy.MaxKeys)
+	}
+	return nil
 }
 
 // encodeOutsideKeys is the canonical encoding of everything but keys, revocations and verifiers
@@ -68,12 +79,13 @@ func encodeOutsideKeys(d *policy.Document) []byte {
 	return out
 }
 
-// stepFromWrite is the step from head to version target, whose document without keys is doc:
-// the keys the versions in between created, changed or revoked (read from the store), and
-// the differences of the two revocation lists and of the two verifier lists. A key created and revoked in between is none of
-// the step's business: head never held it.
-func stepFromWrite(head *Head, target uint64, doc *policy.Document, changed []store.KeyChange) step {
-	s := step{base: head.Version, target: target, baseIssued: head.IssuedAt.UnixMicro(), changes: &policy.Changes{},
+// stepFromWrite is the step from head to next: the keys the versions in between created,
+// changed or revoked (read from the store), and the differences of the two revocation lists and
+// of the two verifier lists. A key created and revoked in between is none of the step's
+// business: head never held it.
+func stepFromWrite(head, next *Head, changed []store.KeyChange) step {
+	doc := next.doc
+	s := step{base: head.Version, target: next.Version, baseIssued: head.IssuedAt.UnixMicro(), changes: &policy.Changes{},
 		newKeys: map[string]bool{}, newRevocations: map[string]bool{}, newWebhooks: map[string]bool{}}
 	c := s.changes
 	for i := range changed { // ordered by id

@@ -33,7 +33,7 @@ func TestHistory(t *testing.T) {
 	var h history
 	sign := func([]byte) string { return "sig" }
 	head := func(v uint64, revoked ...string) *Head {
-		return newHead(v, time.Unix(int64(v), 0), histDoc(t, "/", nil, revoked...), 0)
+		return newHead(v, time.Unix(int64(v), 0), histDoc(t, "/", nil, revoked...))
 	}
 	changed := func(id string, created uint64, revoked bool, paths ...string) store.KeyChange {
 		k := hk(id, paths...)
@@ -50,7 +50,7 @@ func TestHistory(t *testing.T) {
 		{changed("c", 4, true), changed("e", 7, true)}, // c revoked, e created and revoked at once; t1 expired
 	}
 	for i, w := range writes {
-		h.record(stepFromWrite(heads[i], heads[i+1].Version, heads[i+1].doc, w), 0)
+		h.record(stepFromWrite(heads[i], heads[i+1], w), 0)
 	}
 	cur := heads[3]
 	for _, tc := range []struct {
@@ -96,7 +96,7 @@ func TestHistory(t *testing.T) {
 	}
 
 	// A step that does not follow the last one starts the history over.
-	h.record(stepFromWrite(head(9), 10, head(10).doc, nil), 0)
+	h.record(stepFromWrite(head(9), head(10), nil), 0)
 	if d := h.delta(7, 0, false, head(10), sign); d != nil {
 		t.Fatal("delta across a gap")
 	}
@@ -111,7 +111,7 @@ func TestHistoryKeepsStepsOfUnbuiltVersions(t *testing.T) {
 	var h history
 	doc := histDoc(t, "/", nil)
 	for v := uint64(1); v <= maxSteps+10; v++ {
-		h.record(stepFromWrite(newHead(v, time.Unix(int64(v), 0), doc, 0), v+1, doc, nil), 5)
+		h.record(stepFromWrite(newHead(v, time.Unix(int64(v), 0), doc), newHead(v+1, time.Unix(int64(v+1), 0), doc), nil), 5)
 	}
 	if _, ok := h.keyChanges(5, maxSteps+11); !ok {
 		t.Fatal("the steps after the newest full snapshot (5) were dropped")

@@ -59,7 +59,6 @@ type server struct {
 	cfg     Config
 	m       apiMetrics
 	limiter *limiter
-	digest  snapshotDigest
 }
 
 // New returns the API's router.

@@ -77,16 +77,14 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 			if deltas {
 				if d := s.cfg.Publisher.Delta(have, issued, hasIssued, head); d != nil {
 					s.m.deltas.Inc()
-					s.answer(w, v2, snapshot.KindDelta, d.Version, d.Payload, d.Signature, nonce,
-						func() [sha256.Size]byte { return sha256.Sum256(d.Payload) })
+					s.answer(w, v2, snapshot.KindDelta, d.Version, d.Payload, d.Signature, d.Digest, nonce)
 					return
 				}
 			}
 			// The full snapshot of the head may still be being built (seconds at a million
 			// keys): wait for it within the poll's time.
 			if full := s.cfg.Publisher.Current(); full != nil && full.Version > have {
-				s.answer(w, v2, snapshot.KindSnapshot, full.Version, full.Payload, full.Signature, nonce,
-					func() [sha256.Size]byte { return s.digest.get(full) })
+				s.answer(w, v2, snapshot.KindSnapshot, full.Version, full.Payload, full.Signature, full.Digest, nonce)
 				return
 			}
 		}
@@ -102,8 +100,7 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 		if cur := s.cfg.Publisher.Current(); cur != nil && cur.Version > have {
 			// Held until the timeout while the newest full snapshot was built: answer with
 			// the one there is rather than nothing.
-			s.answer(w, v2, snapshot.KindSnapshot, cur.Version, cur.Payload, cur.Signature, nonce,
-				func() [sha256.Size]byte { return s.digest.get(cur) })
+			s.answer(w, v2, snapshot.KindSnapshot, cur.Version, cur.Payload, cur.Signature, cur.Digest, nonce)
 			return
 		}
 		if head := s.cfg.Publisher.Head(); head != nil {
@@ -123,11 +120,11 @@ func (s *server) pollSnapshot(w http.ResponseWriter, r *http.Request) {
 
 // answer writes one poll answer: the payload of kind at version, with its signature and a
 // freshness statement for the poll's nonce — in version 2 (v2: the client asked for it) naming
-// the payload's SHA-256, digest(), else in the previous format, which names no body.
-func (s *server) answer(w http.ResponseWriter, v2 bool, kind string, version uint64, payload []byte, sig, nonce string, digest func() [sha256.Size]byte) {
+// the payload's SHA-256, digest, else in the previous format, which names no body.
+func (s *server) answer(w http.ResponseWriter, v2 bool, kind string, version uint64, payload []byte, sig string, digest [sha256.Size]byte, nonce string) {
 	stmt := s.cfg.Publisher.FreshnessV1(version, nonce)
 	if v2 {
-		stmt = s.cfg.Publisher.AnswerFreshness(version, nonce, kind, digest())
+		stmt = s.cfg.Publisher.AnswerFreshness(version, nonce, kind, digest)
 	}
 	s.m.served.Inc()
 	h := w.Header()

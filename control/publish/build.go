@@ -5,6 +5,7 @@ package publish
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,6 +23,9 @@ type Signed struct {
 	IssuedAt  time.Time
 	Payload   []byte // the signed bytes, served as the response body
 	Signature string // base64, served in snapshot.SignatureHeader
+	// Digest is the SHA-256 of Payload, which every answer's freshness statement names:
+	// hashed once per build, not per answer (tens of megabytes at a million keys).
+	Digest [sha256.Size]byte
 	// Policy is the decoded payload and Engine its compiled form, for dry-run evaluation.
 	Policy *policy.Document
 	Engine *engine.Engine
@@ -113,7 +117,7 @@ func sealSnapshot(version uint64, issuedAt time.Time, doc *policy.Document, priv
 	}
 	return &Signed{
 		Version: version, IssuedAt: compact.IssuedAt, Payload: payload,
-		Signature: snapshot.Sign(priv, payload), Policy: doc, Engine: eng,
+		Signature: snapshot.Sign(priv, payload), Digest: sha256.Sum256(payload), Policy: doc, Engine: eng,
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"crypto/sha256"
 	"maps"
 	"slices"
 	"sync"
@@ -21,6 +22,7 @@ type SignedDelta struct {
 	Base, Version uint64
 	Payload       []byte
 	Signature     string // base64, served in snapshot.SignatureHeader
+	Digest        [sha256.Size]byte
 }
 
 // step is the exact difference between two consecutively published versions.
@@ -115,7 +117,7 @@ func (h *history) delta(base uint64, issued int64, hasIssued bool, cur *Head, si
 	if err != nil {
 		return nil // a full snapshot serves instead
 	}
-	d := &SignedDelta{Base: base, Version: cur.Version, Payload: payload, Signature: sign(payload)}
+	d := &SignedDelta{Base: base, Version: cur.Version, Payload: payload, Signature: sign(payload), Digest: sha256.Sum256(payload)}
 	if h.signed == nil {
 		h.signed = make(map[uint64]*SignedDelta)
 	}

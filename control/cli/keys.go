@@ -221,12 +221,9 @@ func (a *app) keyCommand(use, short, method string, body func(*cobra.Command) (a
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var b any
-			if body != nil {
-				var err error
-				if b, err = body(cmd); err != nil {
-					return err
-				}
+			b, err := optionalBody(cmd, body)
+			if err != nil {
+				return err
 			}
 			k, raw, err := request[admin.KeyView](a, cmd, method, "/v1/keys/"+url.PathEscape(args[0]), b)
 			if err != nil {

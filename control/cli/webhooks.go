@@ -108,17 +108,22 @@ func (a *app) webhooksDelete() *cobra.Command {
 	}
 }
 
+// optionalBody is a command's request body, built by body when the command has one.
+func optionalBody(cmd *cobra.Command, body func(*cobra.Command) (any, error)) (any, error) {
+	if body == nil {
+		return nil, nil
+	}
+	return body(cmd)
+}
+
 // webhookCall is a command on one verifier by name.
 func (a *app) webhookCall(use, short, method, suffix string, body func(*cobra.Command) (any, error)) *cobra.Command {
 	return &cobra.Command{
 		Use: use, Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var b any
-			if body != nil {
-				var err error
-				if b, err = body(cmd); err != nil {
-					return err
-				}
+			b, err := optionalBody(cmd, body)
+			if err != nil {
+				return err
 			}
 			w, raw, err := request[shownOnceWebhook](a, cmd, method, "/v1/webhooks/"+url.PathEscape(args[0])+suffix, b)
 			if err != nil {

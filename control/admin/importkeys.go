@@ -114,7 +114,7 @@ func (s *Service) ImportKeys(ctx context.Context, who auth.Principal, lines iter
 		if c.count == 0 {
 			return invalid("", "no keys: the body must hold one JSON object per line")
 		}
-		if err := roomForKeys(ctx, tx, 0); err != nil { // the imported keys are stored already
+		if err := s.roomForKeys(ctx, tx, 0); err != nil { // the imported keys are stored already
 			return err
 		}
 		res = ImportResult{Imported: c.count, Version: st.Version}

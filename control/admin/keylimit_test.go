@@ -40,7 +40,8 @@ func TestRoomForKeys(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			counted := false
-			err := roomForKeys(context.Background(), liveKeys{n: tc.live, ever: tc.ever, counted: &counted}, tc.n)
+			s := &Service{maxKeys: policy.MaxKeys}
+			err := s.roomForKeys(context.Background(), liveKeys{n: tc.live, ever: tc.ever, counted: &counted}, tc.n)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("roomForKeys(%d live, %d more) = %v, want %v", tc.live, tc.n, err, tc.want)
 			}

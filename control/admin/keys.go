@@ -79,7 +79,7 @@ func (s *Service) CreateKey(ctx context.Context, who auth.Principal, in NewKey) 
 		if err := validateKey(&k, now, tiers); err != nil {
 			return err
 		}
-		if err := roomForKeys(ctx, tx, 1); err != nil {
+		if err := s.roomForKeys(ctx, tx, 1); err != nil {
 			return err
 		}
 		if err := tx.InsertKey(ctx, k); err != nil {
@@ -294,23 +294,25 @@ func keyPath(path string) (i int, field string, ok bool) {
 	return 0, "", false
 }
 
-// ErrTooManyKeys is returned when a snapshot could not carry the keys a request adds.
-var ErrTooManyKeys = fmt.Errorf("a snapshot carries at most %d keys that are not revoked; revoke some first", policy.MaxKeys)
+// ErrTooManyKeys is returned when the keys a request adds would leave more live keys than the
+// service allows (Options.MaxKeys: at most what a snapshot carries).
+var ErrTooManyKeys = errors.New("too many keys")
 
 // roomForKeys refuses adding n keys when the snapshot could not carry them: the control server
 // would refuse to publish that version and every later one, so the request fails instead.
-func roomForKeys(ctx context.Context, tx store.Tx, n int) error {
+func (s *Service) roomForKeys(ctx context.Context, tx store.Tx, n int) error {
 	// Counting is O(keys) (≈ 0.1 s at a million on PostgreSQL); below the limit by the
 	// cheap upper bound, there is room without counting.
-	if ever, err := tx.KeysEverStored(ctx); err != nil || ever+int64(n) <= policy.MaxKeys {
+	if ever, err := tx.KeysEverStored(ctx); err != nil || ever+int64(n) <= int64(s.maxKeys) {
 		return err
 	}
 	live, err := tx.LiveKeys(ctx)
 	if err != nil {
 		return err
 	}
-	if live+n > policy.MaxKeys {
-		return ErrTooManyKeys
+	if live+n > s.maxKeys {
+		return fmt.Errorf("%w: at most %d keys that are not revoked (a snapshot carries at most %d); revoke some first",
+			ErrTooManyKeys, s.maxKeys, policy.MaxKeys)
 	}
 	return nil
 }

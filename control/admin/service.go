@@ -16,6 +16,7 @@ import (
 	"github.com/portcullis/portcullis/control/clock"
 	"github.com/portcullis/portcullis/control/seal"
 	"github.com/portcullis/portcullis/control/store"
+	"github.com/portcullis/portcullis/shared/policy"
 	"github.com/portcullis/portcullis/shared/strictjson"
 )
 
@@ -36,6 +37,8 @@ type Service struct {
 	clock clock.Clock
 	rand  io.Reader
 	seal  *seal.Sealer
+	// maxKeys bounds the live keys (Options.MaxKeys).
+	maxKeys int
 }
 
 // Options tune New.
@@ -45,6 +48,9 @@ type Options struct {
 	// Sealer encrypts the secrets at rest (webhook secrets, the signing key). The default is a
 	// random key that lives only in this process: tests only — a server passes the master key.
 	Sealer *seal.Sealer
+	// MaxKeys bounds the keys that are not revoked; a key created or imported past it is
+	// refused (ErrTooManyKeys). 0, or more than a snapshot carries, means policy.MaxKeys.
+	MaxKeys int
 }
 
 // New returns a Service on st.
@@ -58,7 +64,10 @@ func New(st store.Store, opts Options) *Service {
 	if opts.Sealer == nil {
 		opts.Sealer = seal.Random()
 	}
-	return &Service{store: st, clock: opts.Clock, rand: opts.Rand, seal: opts.Sealer}
+	if opts.MaxKeys <= 0 || opts.MaxKeys > policy.MaxKeys {
+		opts.MaxKeys = policy.MaxKeys
+	}
+	return &Service{store: st, clock: opts.Clock, rand: opts.Rand, seal: opts.Sealer, maxKeys: opts.MaxKeys}
 }
 
 // Store returns the service's store.

@@ -59,6 +59,7 @@ type envOptions struct {
 	dsn       string // PostgreSQL DSN to share between envs (replicas)
 	logger    *slog.Logger
 	dbPath    string // set by newEnv
+	maxKeys   int    // admin.Options.MaxKeys
 }
 
 // backends runs fn once per store implementation.
@@ -100,7 +101,7 @@ func newEnv(t *testing.T, backend string, o envOptions) *env {
 	if o.rateLimit == (api.RateLimit{}) {
 		o.rateLimit = api.RateLimit{AdminRate: 1e6, AdminBurst: 1e6, DataplaneRate: 1e6, DataplaneBurst: 1e6, AnonymousRate: 1e6, AnonymousBurst: 1e6}
 	}
-	e.svc = admin.New(st, admin.Options{Clock: e.clock, Sealer: testSealer})
+	e.svc = admin.New(st, admin.Options{Clock: e.clock, Sealer: testSealer, MaxKeys: o.maxKeys})
 	if _, err := e.svc.Bootstrap(bg, adminToken, dataplaneToken); err != nil {
 		t.Fatal(err)
 	}

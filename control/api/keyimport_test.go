@@ -229,3 +229,34 @@ func TestImportKeysRefusedAcrossBatches(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyLimit: a key created or imported past the number of live keys allowed is refused with
+// 409 too_many_keys, and nothing is stored, audited or published; a revoked key makes room.
+func TestKeyLimit(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend, envOptions{maxKeys: 3})
+		var ids []string
+		for i := range 2 {
+			k, _ := e.createKey(map[string]any{"name": fmt.Sprint("k", i)})
+			ids = append(ids, k["id"].(string))
+		}
+		line := func(n int) string {
+			return fmt.Sprintf(`{"name":"i%d","sha256":%q}`, n, hashOf(fmt.Sprint("import", n)))
+		}
+		refused := func(name string, r response) {
+			t.Helper()
+			before := e.importState(t)
+			if m := expect(t, r, http.StatusConflict, "too_many_keys"); !strings.Contains(m["error"].(string), "at most 3 keys") {
+				t.Errorf("%s: message %q", name, m["error"])
+			}
+			if after := e.importState(t); after != before {
+				t.Errorf("%s: a refused request changed the state: %+v → %+v", name, before, after)
+			}
+		}
+		refused("an import of two past the limit", e.do("POST", "/v1/keys:import", adminToken, line(1)+"\n"+line(2), "Content-Type", "application/jsonl"))
+		expect(t, e.do("POST", "/v1/keys:import", adminToken, line(3), "Content-Type", "application/jsonl"), http.StatusOK, "") // the third: at the limit
+		refused("a key past the limit", e.do("POST", "/v1/keys", adminToken, map[string]any{"name": "fourth"}))
+		expect(t, e.do("DELETE", "/v1/keys/"+ids[0], adminToken, nil), http.StatusOK, "")
+		e.createKey(map[string]any{"name": "after a revocation"})
+	})
+}
